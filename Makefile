@@ -1,0 +1,36 @@
+# Each target bootstraps .venv from requirements.txt when it is missing or stale.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# pytest exits 5 when a selection ran no test (e.g. GPU tests on a CPU machine): not a failure.
+PYTEST := $(PY) -m pytest
+OK5    := || [ $$? -eq 5 ]
+
+.PHONY: report test full bench venv clean
+venv: $(STAMP)
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $(STAMP)
+
+## report: the small-scale verdict on every claim, written to reports/
+report: $(STAMP)
+	$(PYTEST) claims/ -m small $(ARGS) $(OK5)
+
+## test: unit, property and statistics tests, then every claim at the small scale
+test: $(STAMP)
+	$(PYTEST) tests/ claims/ -m "not full" $(ARGS) $(OK5)
+
+## full: every claim at the full scale (meant for a GPU: make full ARGS="--device cuda")
+full: $(STAMP)
+	$(PYTEST) claims/ -m full $(ARGS) $(OK5)
+
+## bench: engine against the naive per-run loop, and fit cost per contender
+bench: $(STAMP)
+	$(PYTEST) benchmarks/ -p no:randomly --benchmark-only --benchmark-sort=name $(ARGS) $(OK5)
+
+clean:
+	rm -rf $(VENV) .claims-cache .pytest_cache reports/*
