@@ -1,0 +1,833 @@
+"""The report writer: claim records -> reports/ (claims.json, runs.csv, claims.md, index.html,
+figures/<slug>.png).
+
+Units: in a claim record, ``effect``, ``ci_low``/``ci_high`` (the 90% two-sided interval, whose
+ends are one-sided 95% bounds) and ``mde`` are differences of test accuracy as fractions
+(0.01 = one accuracy point); the report shows them in points. Per-size accuracies are fractions
+and their ``ci_low``/``ci_high`` are the 95% interval of the mean over draws.
+
+Every file is written atomically (temporary file in the same folder, then ``os.replace``), and
+``claims.json`` is written last, so an interrupted run leaves either the previous report or the
+new one, never a half-written file. ``runs.csv`` (the raw per-draw results) is written first, even
+if the claim records then fail validation.
+
+Rebuild the Markdown, HTML and figures of an existing report without re-running anything::
+
+    python -m evidence.report reports/
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import enum
+import functools
+import hashlib
+import html
+import io
+import json
+import math
+import os
+import platform as _platform
+import re
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "SCHEMA_PATH",
+    "RUNS_COLUMNS",
+    "write_report",
+    "load_report",
+    "slug",
+    "verdict_table",
+    "validate",
+    "plot_claim",
+    "contender_colour",
+]
+
+SCHEMA_VERSION = "1.0"
+SCHEMA_PATH = Path(__file__).with_name("claims.schema.json")
+RUNS_COLUMNS = ("task", "n", "draw", "contender", "test_acc", "train_acc", "fit_seconds",
+                "redraws", "device", "source")
+
+VERDICTS = ("SUPPORTED", "REFUTED", "INCONCLUSIVE", "ERROR")
+# (text, background) per verdict, for HTML; line colour for figures
+_VERDICT_HTML = {
+    "SUPPORTED": ("#0f5323", "#d3f5db"),
+    "REFUTED": ("#8c0d1f", "#ffe0dc"),
+    "INCONCLUSIVE": ("#6b4400", "#ffefb3"),
+    "ERROR": ("#3d444d", "#e3e7ec"),
+}
+_VERDICT_LINE = {"SUPPORTED": "#1a7f37", "REFUTED": "#cf222e", "INCONCLUSIVE": "#9a6700",
+                 "ERROR": "#57606a"}
+_SURPRISES = ("failed", "xpassed", "error")  # outcomes that turn CI red
+
+# Colour-blind-friendly palette: Okabe & Ito (yellow left out: unreadable on white), then
+# Paul Tol's muted scheme. Known contenders have fixed colours; any other name gets a colour
+# from a stable hash of its name, so it is the same in every figure of every run.
+_PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+            "#882255", "#44AA99", "#999933", "#332288", "#AA4499", "#117733", "#88CCEE")
+_FIXED_COLOURS = {
+    "leekasso": "#0072B2",
+    "naive_dnn": "#D55E00",
+    "naive_dnn_argmax": "#E69F00",
+    "beam_cnn": "#009E73",
+    "beam_mlp": "#CC79A7",
+    "beam_leek_net": "#882255",
+    "beam_leek_net_nodecay": "#44AA99",
+    "beam_leekasso": "#56B4E9",
+    "centre_edge": "#000000",
+}
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
+
+
+# --------------------------------------------------------------------------- small helpers
+
+def _stable_index(name: str, modulo: int) -> int:
+    return int.from_bytes(hashlib.sha1(name.encode("utf-8")).digest()[:4], "big") % modulo
+
+
+def contender_colour(name: str) -> str:
+    """The colour of a contender in every figure (fixed for known names, else by name hash)."""
+    return _FIXED_COLOURS.get(name) or _PALETTE[_stable_index(name, len(_PALETTE))]
+
+
+def _num(value) -> float | None:
+    """A finite float, or None (None, NaN, inf, pandas NA, non-numbers)."""
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _jsonable(obj, where: str = "report"):
+    """Plain JSON types: numpy scalars/arrays to Python, NaN/inf/NA to None, keys to str."""
+    if obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        x = float(obj)
+        return x if math.isfinite(x) else None
+    if isinstance(obj, enum.Enum):
+        return obj.value if isinstance(obj.value, (str, int, float)) else obj.name
+    if isinstance(obj, Mapping):
+        return {str(_jsonable(k, where)): _jsonable(v, f"{where}.{k}") for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, np.ndarray, pd.Series, pd.Index)):
+        return [_jsonable(v, f"{where}[{i}]") for i, v in enumerate(list(obj))]
+    if isinstance(obj, (set, frozenset)):
+        return [_jsonable(v, where) for v in sorted(obj, key=str)]
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if isinstance(obj, (_dt.datetime, _dt.date, pd.Timestamp)):
+        return obj.isoformat()
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    raise TypeError(
+        f"{where}: cannot write a {type(obj).__name__} into claims.json; "
+        "give plain numbers, strings, lists or dicts"
+    )
+
+
+def _atomic_write(path: Path, data: bytes | str) -> None:
+    """Write to a temporary file in the same folder, then os.replace it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _key(claim: Mapping) -> tuple[str, str, str]:
+    return (str(claim.get("id")), str(claim.get("scale")), str(claim.get("task")))
+
+
+def _dedupe(claims) -> list[dict]:
+    """One record per (id, scale, task): the last one given, at the first one's position."""
+    kept: dict[tuple, dict] = {}
+    for claim in claims:
+        kept[_key(claim)] = claim
+    return list(kept.values())
+
+
+def _pts(x, signed: bool = True) -> str | None:
+    x = _num(x)
+    if x is None:
+        return None
+    return f"{100 * x:+.1f}" if signed else f"{100 * x:.1f}"
+
+
+def _ci_pts(lo, hi) -> str:
+    lo_s, hi_s = _pts(lo), _pts(hi)
+    if lo_s is None and hi_s is None:
+        return ""
+    return f"[{lo_s or '?'}, {hi_s or '?'}]"
+
+
+def _effect_text(claim: Mapping, *, unit: bool = True) -> str:
+    eff = _pts(claim.get("effect"))
+    if eff is None:
+        return "-"
+    ci = _ci_pts(claim.get("ci_low"), claim.get("ci_high"))
+    text = f"{eff} {ci}".strip()
+    u = claim.get("effect_unit") or "points"
+    if unit and u != "points":
+        text += f" {u}"
+    return text
+
+
+def _p_text(p) -> str:
+    p = _num(p)
+    if p is None:
+        return "-"
+    if p < 1e-4:
+        return "<1e-4"
+    if p < 1e-3:
+        return f"{p:.1e}"
+    return f"{p:.3f}"
+
+
+def _acc(x, digits: int = 3) -> str:
+    x = _num(x)
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def _outcome_text(claim: Mapping) -> str:
+    expected = claim.get("expected") or "-"
+    outcome = claim.get("outcome") or "-"
+    flag = "!" if outcome in _SURPRISES else ""
+    return f"{flag}{expected}/{outcome}"
+
+
+def _title(claim: Mapping) -> str:
+    return f"{claim.get('id')} @ {claim.get('task')} ({claim.get('scale')})"
+
+
+def _secs(x) -> str:
+    x = _num(x)
+    if x is None:
+        return "-"
+    return f"{x:.3g}" if x < 10 else f"{x:.1f}"
+
+
+# --------------------------------------------------------------------------- public API
+
+def slug(claim_id: str) -> str:
+    """A filesystem-safe name for a claim id (or ``id@task``, ``id@task@scale``).
+
+    ``"leek/leekasso-beats-naive-dnn@4v9"`` -> ``"leek__leekasso-beats-naive-dnn_4v9"``.
+    Only ASCII letters, digits, ``.``, ``_`` and ``-``; never empty, never starting with ``.``
+    or ``-``, never ending with ``.``, not a reserved Windows device name, at most 100
+    characters (longer ids are cut and end in a hash of the whole id).
+    """
+    text = str(claim_id)
+    out = text.replace("/", "__").replace("\\", "__").replace("@", "_")
+    out = re.sub(r"[^A-Za-z0-9._-]", "_", out)
+    out = out.lstrip(".-").rstrip(".")
+    if not out:
+        out = "claim"
+    if out.split(".")[0].upper() in _WINDOWS_RESERVED:
+        out = "_" + out
+    if len(out) > 100:
+        digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        out = out[:89].rstrip(".") + "_" + digest
+    return out
+
+
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
+                     *(f"LPT{i}" for i in range(10))}
+
+
+@functools.lru_cache(maxsize=1)
+def _schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def validate(report: dict) -> None:
+    """Validate a report dict against claims.schema.json; raises jsonschema.ValidationError."""
+    import jsonschema
+
+    jsonschema.validate(report, _schema(), cls=jsonschema.Draft202012Validator)
+
+
+def verdict_table(claims: list[dict]) -> str:
+    """A plain-text, column-aligned verdict table for the terminal."""
+    header = ("claim", "task", "scale", "verdict", "effect, points [90% CI]", "p",
+              "expected/outcome")
+    rows = [header]
+    for c in _dedupe(claims):
+        rows.append((str(c.get("id")), str(c.get("task", "-")), str(c.get("scale", "-")),
+                     str(c.get("verdict", "-")), _effect_text(c), _p_text(c.get("p_value")),
+                     _outcome_text(c)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    right = {4, 5}
+
+    def line(r):
+        cells = [r[i].rjust(widths[i]) if i in right else r[i].ljust(widths[i])
+                 for i in range(len(r))]
+        return "  ".join(cells).rstrip()
+
+    out = [line(rows[0]), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in rows[1:]]
+    counts = _verdict_counts(claims)
+    if counts:
+        out.append(f"{len(rows) - 1} claim(s): " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    if any(str(c.get("outcome")) in _SURPRISES for c in claims):
+        out.append("! = the pytest outcome differs from what the suite expects")
+    return "\n".join(out)
+
+
+def _verdict_counts(claims) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for c in _dedupe(claims):
+        v = str(c.get("verdict"))
+        counts[v] = counts.get(v, 0) + 1
+    return {k: counts[k] for k in (*VERDICTS, *sorted(set(counts) - set(VERDICTS))) if k in counts}
+
+
+def plot_claim(claim: dict, path: Path) -> None:
+    """Write the claim's learning-curve figure (PNG) to ``path`` (atomically)."""
+    _atomic_write(Path(path), _render_png(claim))
+
+
+def write_report(out_dir: str | os.PathLike, *, run: dict, claims: list[dict],
+                 runs: pd.DataFrame | None) -> Path:
+    """Write claims.json, runs.csv, claims.md, index.html and figures/<slug>.png to out_dir.
+
+    Claim records with the same (id, scale, task) are collapsed to the last one given. Raises
+    jsonschema.ValidationError (after writing runs.csv) if the records do not fit the schema.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    # 1. the raw per-draw results first: they are the expensive part
+    _atomic_write(out / "runs.csv", _runs_csv(runs))
+
+    # 2. the report dict: plain JSON types, one record per (id, scale, task), validated
+    run_j = _jsonable(dict(run), "run")
+    run_j.setdefault("python", _platform.python_version())
+    run_j.setdefault("platform", _platform.platform())
+    run_j.setdefault("written", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    claims_j = _dedupe(_jsonable(dict(c), f"claims[{i}]") for i, c in enumerate(claims))
+    used: set[str] = set()
+    for c in claims_j:
+        name = slug(f"{c.get('id')}@{c.get('task')}@{c.get('scale')}")
+        if name in used:  # two ids that differ only in unsafe characters
+            name += "_" + hashlib.sha1(repr(_key(c)).encode()).hexdigest()[:8]
+        used.add(name)
+        c["figure"] = f"figures/{name}.png"
+    report = {"schema_version": SCHEMA_VERSION, "run": run_j, "claims": claims_j}
+    validate(report)
+
+    # 3. figures, then the human-readable pages, then claims.json last
+    figures = out / "figures"
+    figures.mkdir(exist_ok=True)
+    pngs: dict[str, bytes] = {}
+    for c in claims_j:
+        png = _render_png(c)
+        _atomic_write(out / c["figure"], png)
+        pngs[c["figure"]] = png
+    for stale in figures.glob("*.png"):
+        if f"figures/{stale.name}" not in pngs:
+            stale.unlink(missing_ok=True)
+
+    _atomic_write(out / "claims.md", _markdown(report))
+    _atomic_write(out / "index.html", _html(report, pngs))
+    _atomic_write(out / "claims.json",
+                  json.dumps(report, indent=2, allow_nan=False, ensure_ascii=False) + "\n")
+    return out
+
+
+def load_report(out_dir: str | os.PathLike) -> dict:
+    """Read and validate an existing report's claims.json."""
+    report = json.loads((Path(out_dir) / "claims.json").read_text(encoding="utf-8"))
+    validate(report)
+    return report
+
+
+# --------------------------------------------------------------------------- runs.csv
+
+def _runs_csv(runs: pd.DataFrame | None) -> str:
+    if runs is None:
+        runs = pd.DataFrame(columns=list(RUNS_COLUMNS))
+    if not isinstance(runs, pd.DataFrame):
+        raise TypeError(f"runs must be a pandas DataFrame, not {type(runs).__name__}")
+    order = [c for c in ("task", "contender", "n", "draw") if c in runs.columns]
+    if order and len(runs):
+        runs = runs.sort_values(order, kind="mergesort")
+    return runs.to_csv(index=False, lineterminator="\n")
+
+
+# --------------------------------------------------------------------------- figures
+
+def _series(claim: Mapping) -> dict[str, list[dict]]:
+    """per_size rows grouped by contender (in the order of claim['contenders'] first)."""
+    groups: dict[str, list[dict]] = {}
+    for name in claim.get("contenders") or []:
+        groups.setdefault(str(name), [])
+    for row in claim.get("per_size") or []:
+        groups.setdefault(str(row.get("contender")), []).append(row)
+    for rows in groups.values():
+        rows.sort(key=lambda r: r.get("n") or 0)
+    return {k: v for k, v in groups.items() if v}
+
+
+def _render_png(claim: Mapping) -> bytes:
+    from matplotlib.figure import Figure  # no pyplot: no global backend state is touched
+
+    fig = Figure(figsize=(7, 4.5), dpi=110)
+    ax = fig.add_subplot()
+    series = _series(claim)
+    refs = [r for r in claim.get("references") or [] if r.get("n") and r.get("acc")]
+
+    used_colours: set[str] = set()
+    colours: dict[str, str] = {}
+    for name in series:  # same contender, same colour; a clash within a figure moves along
+        col = contender_colour(name)
+        if col in used_colours:
+            col = next((p for p in _PALETTE if p not in used_colours), col)
+        colours[name] = col
+        used_colours.add(col)
+
+    lows: list[float] = []
+    all_n: set[int] = set()
+    handles: list = []
+    for rows in series.values():
+        all_n.update(int(r.get("n")) for r in rows)
+    for ref in refs:
+        all_n.update(int(x) for x in ref["n"])
+    span = (max(all_n) - min(all_n)) if all_n else 0
+    dodge = 0.012 * span if span else 0.5  # single-size series side by side, not on top
+    singles = [name for name, rows in series.items() if len(rows) == 1]
+    for i, (name, rows) in enumerate(series.items()):
+        col = colours[name]
+        marker = _MARKERS[_stable_index(name, len(_MARKERS))]
+        n = np.array([r.get("n") for r in rows], dtype=float)
+        mean = np.array([_num(r.get("mean_acc")) if _num(r.get("mean_acc")) is not None
+                         else np.nan for r in rows], dtype=float)
+        lo = np.array([_num(r.get("ci_low")) if _num(r.get("ci_low")) is not None
+                       else np.nan for r in rows], dtype=float)
+        hi = np.array([_num(r.get("ci_high")) if _num(r.get("ci_high")) is not None
+                       else np.nan for r in rows], dtype=float)
+        lows.extend(float(x) for x in np.concatenate([lo, mean]) if np.isfinite(x))
+        draws = sorted({int(r.get("draws") or 0) for r in rows})
+        d_text = f"{draws[0]}" if len(draws) == 1 else f"{draws[0]}-{draws[-1]}"
+        label = f"{name} ({d_text} draws)"
+        if len(n) > 1:
+            ax.fill_between(n, lo, hi, color=col, alpha=0.16, linewidth=0)
+            handles += ax.plot(n, mean, color=col, marker=marker, markersize=5, linewidth=1.8,
+                               label=label, zorder=3)
+        else:
+            yerr = np.array([[mean[0] - lo[0]], [hi[0] - mean[0]]])
+            yerr = np.where(np.isfinite(yerr), yerr, 0.0)
+            x = n + dodge * (singles.index(name) - (len(singles) - 1) / 2)
+            handles.append(ax.errorbar(x, mean, yerr=yerr, color=col, marker=marker,
+                                       markersize=6, capsize=4, linewidth=1.8, label=label,
+                                       zorder=3))
+
+    sources: list[str] = []
+    for j, ref in enumerate(refs):
+        owner = ref.get("contender")
+        col = (colours.get(str(owner)) or contender_colour(str(owner))) if owner else "#555555"
+        rn = np.array(ref["n"], dtype=float)
+        ra = np.array([_num(a) if _num(a) is not None else np.nan for a in ref["acc"]], dtype=float)
+        lows.extend(float(x) for x in ra if np.isfinite(x))
+        handles += ax.plot(rn, ra, linestyle="--", linewidth=1.1, color=col, marker="o", markersize=5.5,
+                markerfacecolor="none", markeredgewidth=1.2, alpha=0.9,
+                label=f"{ref.get('label')} (published)", zorder=2)
+        src = str(ref.get("source") or "")
+        if src and src not in sources:
+            sources.append(src)
+
+    if not series and not refs:
+        ax.text(0.5, 0.5, f"no per-size results (verdict {claim.get('verdict')})",
+                transform=ax.transAxes, ha="center", va="center", fontsize=11, color="#57606a")
+
+    ymin = max(0.0, min(lows) - 0.02) if lows else 0.5
+    ax.set_ylim(min(ymin, 0.98), 1.005)
+    if all_n:
+        ticks = sorted(all_n)
+        if len(ticks) <= 18:
+            ax.set_xticks(ticks)
+        pad = max(2.0, 0.04 * (ticks[-1] - ticks[0]))
+        ax.set_xlim(ticks[0] - pad, ticks[-1] + pad)
+    ax.set_xlabel("Training set size")
+    ax.set_ylabel("Test accuracy")
+    ax.grid(True, color="#d0d7de", linewidth=0.6, alpha=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    if series or refs:
+        ax.legend(handles=handles, loc="best", fontsize=8, frameon=True, framealpha=0.9)
+
+    verdict = str(claim.get("verdict"))
+    sub = f"{verdict}: effect {_effect_text(claim)} points" if _num(claim.get("effect")) is not None \
+        else verdict
+    if _num(claim.get("p_value")) is not None:
+        sub += f", p = {_p_text(claim.get('p_value'))}"
+    fig.suptitle(f"{claim.get('id')}  —  task {claim.get('task')} ({claim.get('scale')})",
+                 fontsize=11, fontweight="bold")
+    ax.set_title(sub, fontsize=9, color=_VERDICT_LINE.get(verdict, "#24292f"))
+    band = ("shaded" if len(singles) < len(series) else "") + \
+        (" / " if singles and len(singles) < len(series) else "") + ("bars" if singles else "")
+    band = f"{band or 'shaded'}: 95% interval of the mean over draws"
+    foot = band + ("; published: " + "; ".join(sources) if sources else "")
+    fig.text(0.01, 0.01, foot, fontsize=6.5, color="#57606a", ha="left", va="bottom", wrap=True)
+    fig.subplots_adjust(left=0.1, right=0.98, top=0.86, bottom=0.16)
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- Markdown
+
+def _md_cell(text) -> str:
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _fence(text: str, lang: str = "text") -> str:
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}{lang}\n{text.rstrip()}\n{ticks}"
+
+
+def _run_rows(run: Mapping) -> list[tuple[str, str]]:
+    rows = [
+        ("date", run.get("started") or run.get("written") or "-"),
+        ("seed", run.get("seed")),
+        ("split seed", run.get("split_seed")),
+        ("scale", run.get("scale")),
+        ("device", run.get("device")),
+        ("data source", run.get("data_source")),
+        ("git sha", run.get("git_sha")),
+        ("seconds", _secs(run.get("seconds"))),
+    ]
+    for key, label in (("python", "python"), ("torch", "torch"), ("platform", "platform")):
+        if run.get(key):
+            rows.append((label, run[key]))
+    if run.get("pytest_args") is not None:
+        rows.append(("pytest args", " ".join(map(str, run.get("pytest_args") or [])) or "(none)"))
+    return [(k, "-" if v is None else str(v)) for k, v in rows]
+
+
+def _effect_sentence(c: Mapping) -> str:
+    unit = c.get("effect_unit") or "points"
+    eff = _pts(c.get("effect"))
+    parts = []
+    if eff is None:
+        parts.append("effect: none (no estimate)")
+    else:
+        ci = _ci_pts(c.get("ci_low"), c.get("ci_high"))
+        parts.append(f"effect {eff} {unit}" + (f", 90% CI {ci} (one-sided 95% bounds)" if ci else ""))
+    parts.append(f"p = {_p_text(c.get('p_value'))}")
+    mde = _pts(c.get("mde"), signed=False)
+    parts.append(f"minimum detectable effect {mde} {unit}" if mde else "minimum detectable effect -")
+    if _num(c.get("alpha")) is not None:
+        parts.append(f"alpha = {_num(c.get('alpha')):g}")
+    return "; ".join(parts)
+
+
+def _design_sentence(c: Mapping) -> str:
+    bits = [f"task {c.get('task')}", f"scale {c.get('scale')}"]
+    if c.get("draws") is not None:
+        bits.append(f"{c.get('draws')} draws per size")
+    if c.get("sizes"):
+        bits.append("sizes " + ", ".join(map(str, c["sizes"])))
+    bits.append(f"pool {c.get('pool_size')} images, test set {c.get('test_size')} images")
+    if c.get("data_source"):
+        bits.append(f"data {c['data_source']}")
+    if c.get("device"):
+        bits.append(f"device {c['device']}")
+    bits.append(f"runtime {_secs(c.get('runtime_s'))} s")
+    return "; ".join(bits)
+
+
+def _per_size_rows(c: Mapping) -> list[tuple[str, ...]]:
+    rows = []
+    has_train = any(_num(r.get("mean_train_acc")) is not None for r in c.get("per_size") or [])
+    order = {str(name): i for i, name in enumerate(c.get("contenders") or [])}
+
+    def sort_key(r):
+        name = str(r.get("contender"))
+        return (r.get("n") or 0, order.get(name, len(order)), name)
+
+    for r in sorted(c.get("per_size") or [], key=sort_key):
+        se = _num(r.get("se_test"))
+        mean = _acc(r.get("mean_acc")) + (f" ± {se:.3f}" if se is not None else "")
+        ci = f"[{_acc(r.get('ci_low'))}, {_acc(r.get('ci_high'))}]"
+        row = (str(r.get("n")), str(r.get("contender")), mean, ci, str(r.get("draws")))
+        if has_train:
+            row += (_acc(r.get("mean_train_acc")),)
+        rows.append(row)
+    return rows
+
+
+def _per_size_header(c: Mapping) -> tuple[str, ...]:
+    head = ("n", "contender", "mean test acc ± SE (test set)", "95% CI (draws)", "draws")
+    if any(_num(r.get("mean_train_acc")) is not None for r in c.get("per_size") or []):
+        head += ("mean train acc",)
+    return head
+
+
+def _md_table(header, rows, right=()) -> list[str]:
+    align = ["---:" if i in right else "---" for i in range(len(header))]
+    out = ["| " + " | ".join(_md_cell(h) for h in header) + " |", "|" + "|".join(align) + "|"]
+    out += ["| " + " | ".join(_md_cell(x) for x in r) + " |" for r in rows]
+    return out
+
+
+def _anchor(c: Mapping) -> str:
+    return Path(c["figure"]).stem
+
+
+def _summary_rows(claims) -> list[tuple[str, ...]]:
+    return [(str(c.get("id")), str(c.get("task")), str(c.get("scale")), str(c.get("verdict")),
+             _effect_text(c), _p_text(c.get("p_value")), _outcome_text(c)) for c in claims]
+
+
+_SUMMARY_HEADER = ("claim", "task", "scale", "verdict", "effect, points [90% CI]", "p",
+                   "expected / outcome")
+_UNITS_NOTE = ("Effects are differences of mean test accuracy in points (1 point = 0.01), averaged "
+               "with equal weight over the scale's sizes; the 90% interval's ends are one-sided 95% "
+               "bounds. \"!\" marks a pytest outcome that differs from what the suite expects.")
+
+
+def _markdown(report: Mapping) -> str:
+    run, claims = report["run"], report["claims"]
+    counts = _verdict_counts(claims)
+    L = ["# Claim verification report", ""]
+    L.append(f"{len(claims)} claim record(s): "
+             + (", ".join(f"{v} {k}" for k, v in counts.items()) or "none")
+             + f". Schema version {report['schema_version']}; data: `claims.json`, `runs.csv`.")
+    L += ["", "## Run", ""]
+    L += _md_table(("", ""), _run_rows(run))
+    L += ["", "## Verdicts", ""]
+    rows = []
+    for c, r in zip(claims, _summary_rows(claims)):
+        rows.append((f"[{r[0]}](#{_anchor(c)})", r[1], r[2], f"**{r[3]}**", *r[4:]))
+    L += _md_table(_SUMMARY_HEADER, rows, right={4, 5})
+    L += ["", _UNITS_NOTE, ""]
+    for c in claims:
+        L += [f'<a id="{_anchor(c)}"></a>', "", f"## {_title(c)}", ""]
+        L += [f"**Statement.** {c.get('statement')}", "",
+              f"**Source.** {c.get('source')}", "",
+              f"**Rule.** {c.get('rule')}", "",
+              f"**Verdict.** **{c.get('verdict')}** (expected {c.get('expected')}, "
+              f"pytest outcome {c.get('outcome') or '-'})", "",
+              f"**Effect.** {_effect_sentence(c)}.", "",
+              f"**Design.** {_design_sentence(c)}; contenders: "
+              + ", ".join(map(str, c.get("contenders") or [])) + ".", ""]
+        if c.get("parts"):
+            prow = [(str(p.get("statement")), str(p.get("verdict")), _effect_text(p),
+                     _p_text(p.get("p_value"))) for p in c["parts"]]
+            L += ["**Parts.**", ""]
+            L += _md_table(("part", "verdict", "effect, points [90% CI]", "p"), prow, right={2, 3})
+            L.append("")
+        if c.get("explanation"):
+            L += ["**Explanation.**", "", _fence(str(c["explanation"])), ""]
+        L += ["**Per size.** Mean test accuracy over draws ± the mean binomial standard error of "
+              "one test accuracy on this test set; 95% interval of the mean over draws.", ""]
+        if c.get("per_size"):
+            L += _md_table(_per_size_header(c), _per_size_rows(c), right={0, 2, 3, 4, 5})
+        else:
+            L.append("(no per-size results)")
+        L.append("")
+        fit = c.get("fit_seconds") or {}
+        if fit:
+            L += ["**Fit seconds** (mean per draw).", ""]
+            L += _md_table(("contender", "seconds"), [(k, _secs(v)) for k, v in fit.items()],
+                           right={1})
+            L.append("")
+        if c.get("references"):
+            L.append("**Published points overlaid:** "
+                     + "; ".join(f"{r.get('label')} ({r.get('source')})" for r in c["references"])
+                     + ".")
+            L.append("")
+        L += ["**Reproduce.**", "", _fence(str(c.get("repro")), "bash"), "",
+              f"![learning curves: {c.get('id')} @ {c.get('task')}]({c['figure']})", ""]
+    return "\n".join(L).rstrip() + "\n"
+
+
+# --------------------------------------------------------------------------- HTML
+
+_CSS = """
+:root { color-scheme: light; }
+body { font: 15px/1.5 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1f2328;
+       max-width: 1040px; margin: 0 auto; padding: 24px 20px 60px; background: #fff; }
+h1 { font-size: 1.7em; margin: 0 0 .2em; }
+h2 { font-size: 1.3em; border-bottom: 1px solid #d8dee4; padding-bottom: .25em; margin-top: 2em; }
+h2.claim { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 1.1em; }
+table { border-collapse: collapse; margin: .6em 0 1em; font-size: .92em; }
+th, td { border: 1px solid #d0d7de; padding: 4px 9px; vertical-align: top; text-align: left; }
+th { background: #f6f8fa; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.id { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .95em; }
+table.meta th { text-align: left; font-weight: 600; width: 9em; }
+.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-weight: 700;
+         font-size: .85em; letter-spacing: .02em; border: 1px solid rgba(0,0,0,.12); }
+.surprise { color: #a40e26; font-weight: 700; }
+pre { background: #f6f8fa; border: 1px solid #d8dee4; border-radius: 6px; padding: 10px 12px;
+      overflow-x: auto; font-size: .85em; line-height: 1.4; }
+dl.facts { display: grid; grid-template-columns: 8.5em 1fr; gap: 4px 12px; margin: .6em 0; }
+dl.facts dt { font-weight: 600; color: #57606a; }
+dl.facts dd { margin: 0; }
+figure { margin: 1em 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #d8dee4; border-radius: 4px; }
+figcaption, .note { color: #57606a; font-size: .88em; }
+a { color: #0969da; text-decoration: none; } a:hover { text-decoration: underline; }
+section.claim { margin-bottom: 2.5em; }
+.top { font-size: .85em; }
+"""
+
+
+def _e(x) -> str:
+    return html.escape("-" if x is None else str(x), quote=True)
+
+
+def _badge(verdict) -> str:
+    fg, bg = _VERDICT_HTML.get(str(verdict), ("#1f2328", "#eaeef2"))
+    return f'<span class="badge" style="color:{fg};background:{bg}">{_e(verdict)}</span>'
+
+
+def _outcome_html(c: Mapping) -> str:
+    text = f"{_e(c.get('expected'))} / {_e(c.get('outcome') or '-')}"
+    return f'<span class="surprise">! {text}</span>' if c.get("outcome") in _SURPRISES else text
+
+
+def _outcome_word(c: Mapping) -> str:
+    word = _e(c.get("outcome") or "-")
+    return f'<span class="surprise">{word}</span>' if c.get("outcome") in _SURPRISES else word
+
+
+def _html_table(header, rows, num_cols=(), raw_cols=(), cls="") -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = []
+    for r in rows:
+        cells = []
+        for i, x in enumerate(r):
+            klass = ' class="num"' if i in num_cols else ""
+            cells.append(f"<td{klass}>{x if i in raw_cols else _e(x)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    c = f' class="{cls}"' if cls else ""
+    return f"<table{c}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _html(report: Mapping, pngs: Mapping[str, bytes]) -> str:
+    run, claims = report["run"], report["claims"]
+    counts = _verdict_counts(claims)
+    H = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
+         '<meta name="viewport" content="width=device-width, initial-scale=1">',
+         "<title>Claim verification report</title>", f"<style>{_CSS}</style>", "</head><body>",
+         '<h1 id="top">Claim verification report</h1>',
+         f'<p class="note">{len(claims)} claim record(s): '
+         + (", ".join(f"{_badge(k)} {v}" for k, v in counts.items()) or "none")
+         + f'. Schema version {_e(report["schema_version"])}. Data: '
+           '<a href="claims.json">claims.json</a>, <a href="runs.csv">runs.csv</a>.</p>',
+         "<h2>Run</h2>"]
+    meta = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in _run_rows(run))
+    H.append(f'<table class="meta"><tbody>{meta}</tbody></table>')
+
+    H.append("<h2>Verdicts</h2>")
+    rows = []
+    for c, r in zip(claims, _summary_rows(claims)):
+        rows.append((f'<a href="#{_e(_anchor(c))}">{_e(r[0])}</a>', _e(r[1]), _e(r[2]),
+                     _badge(r[3]), _e(r[4]), _e(r[5]), _outcome_html(c)))
+    H.append(_html_table(_SUMMARY_HEADER, rows, num_cols={4, 5}, raw_cols=set(range(7))))
+    H.append(f'<p class="note">{_e(_UNITS_NOTE)}</p>')
+
+    for c in claims:
+        anchor = _anchor(c)
+        H.append(f'<section class="claim" id="{_e(anchor)}">')
+        H.append(f'<h2 class="claim">{_e(_title(c))} {_badge(c.get("verdict"))}</h2>')
+        facts = [
+            ("Statement", _e(c.get("statement"))),
+            ("Source", _e(c.get("source"))),
+            ("Rule", _e(c.get("rule"))),
+            ("Verdict", f"{_badge(c.get('verdict'))} expected {_e(c.get('expected'))}, "
+                        f"pytest outcome {_outcome_word(c)}"),
+            ("Effect", _e(_effect_sentence(c))),
+            ("Design", _e(_design_sentence(c))),
+            ("Contenders", _e(", ".join(map(str, c.get("contenders") or [])))),
+        ]
+        H.append('<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts)
+                 + "</dl>")
+        if c.get("parts"):
+            prow = [(_e(p.get("statement")), _badge(p.get("verdict")), _e(_effect_text(p)),
+                     _e(_p_text(p.get("p_value")))) for p in c["parts"]]
+            H.append("<h3>Parts</h3>")
+            H.append(_html_table(("part", "verdict", "effect, points [90% CI]", "p"), prow,
+                                 num_cols={2, 3}, raw_cols={0, 1, 2, 3}))
+        if c.get("explanation"):
+            H.append(f"<h3>Explanation</h3><pre>{_e(c['explanation'])}</pre>")
+        png = pngs.get(c["figure"])
+        if png is not None:
+            data = base64.b64encode(png).decode("ascii")
+            H.append(f'<figure><img alt="{_e("learning curves: " + _title(c))}" '
+                     f'src="data:image/png;base64,{data}">'
+                     f"<figcaption>Mean test accuracy against training-set size; shaded: 95% "
+                     f"interval of the mean over draws; hollow markers, dashed: published points. "
+                     f"File: {_e(c['figure'])}</figcaption></figure>")
+        H.append("<h3>Per size</h3>")
+        H.append('<p class="note">Mean test accuracy over draws ± the mean binomial standard error '
+                 "of one test accuracy on this test set; 95% interval of the mean over draws.</p>")
+        if c.get("per_size"):
+            H.append(_html_table(_per_size_header(c), _per_size_rows(c), num_cols={0, 2, 3, 4, 5}))
+        else:
+            H.append('<p class="note">(no per-size results)</p>')
+        fit = c.get("fit_seconds") or {}
+        if fit:
+            H.append("<h3>Fit seconds (mean per draw)</h3>")
+            H.append(_html_table(("contender", "seconds"), [(k, _secs(v)) for k, v in fit.items()],
+                                 num_cols={1}))
+        if c.get("references"):
+            H.append('<p class="note">Published points overlaid: '
+                     + "; ".join(_e(f"{r.get('label')} ({r.get('source')})") for r in c["references"])
+                     + ".</p>")
+        H.append(f"<h3>Reproduce</h3><pre>{_e(c.get('repro'))}</pre>")
+        H.append('<p class="top"><a href="#top">back to top</a></p></section>')
+    H.append("</body></html>")
+    return "\n".join(H) + "\n"
+
+
+# --------------------------------------------------------------------------- CLI
+
+def _rebuild(out_dir: str) -> int:
+    report = load_report(out_dir)
+    runs_path = Path(out_dir) / "runs.csv"
+    runs = pd.read_csv(runs_path) if runs_path.exists() else None
+    run = {k: v for k, v in report["run"].items() if k != "written"}
+    write_report(out_dir, run=run, claims=report["claims"], runs=runs)
+    print(verdict_table(report["claims"]))
+    return 0
+
+
+if __name__ == "__main__":  # python -m evidence.report reports/
+    if len(sys.argv) != 2:
+        print("usage: python -m evidence.report REPORT_DIR   (re-renders claims.md, index.html "
+              "and figures from REPORT_DIR/claims.json and runs.csv)", file=sys.stderr)
+        raise SystemExit(2)
+    raise SystemExit(_rebuild(sys.argv[1]))

@@ -1,0 +1,387 @@
+"""The report writer: files, schema, self-contained HTML, atomic writes, slugs, published data."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import re
+import tempfile
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evidence import report as rp
+from evidence.published import ANCHORS, LEEK_2017, LEEK_2017_SOURCE, references_for
+
+SIZES = [10, 20, 40]
+
+
+# --------------------------------------------------------------------------- synthetic input
+
+def _per_size(contenders, base, draws=8, train=False):
+    rows = []
+    for k, name in enumerate(contenders):
+        for n in SIZES:
+            mean = min(0.999, base[k] + 0.0008 * n)
+            rows.append({
+                "n": n, "contender": name, "mean_acc": mean,
+                "ci_low": mean - 0.03, "ci_high": min(1.0, mean + 0.02), "draws": draws,
+                "se_test": float(np.sqrt(mean * (1 - mean) / 500)),
+                "mean_train_acc": 1.0 if train else None,
+            })
+    return rows
+
+
+def _claim(cid="leek/leekasso-beats-naive-dnn", task="0v1", scale="small", verdict="SUPPORTED",
+           expected="SUPPORTED", outcome="passed", contenders=("leekasso", "naive_dnn"),
+           base=(0.93, 0.80), **extra):
+    contenders = list(contenders)
+    claim = {
+        "id": cid, "statement": "On average over n, the Leekasso beats Leek's naive deep net <b>.",
+        "source": "Leek 2017 | simplystatistics.org", "rule": "A beats B", "task": task,
+        "scale": scale, "contenders": contenders, "alpha": 0.05, "verdict": verdict,
+        "expected": expected, "outcome": outcome,
+        "explanation": "leekasso - naive_dnn: +9.1 points\n  90% CI [+6.0, +12.2], p = 0.0001",
+        "effect": 0.091, "ci_low": 0.060, "ci_high": 0.122, "p_value": 1e-4, "mde": 0.023,
+        "runtime_s": 12.5, "pool_size": 500, "test_size": 500,
+        "repro": f"pytest claims/ -k '{cid}' -m {scale} --seed 2017",
+        "draws": 8, "sizes": SIZES, "data_source": "bundled", "device": "cpu",
+        "fit_seconds": {name: 0.01 * (k + 1) for k, name in enumerate(contenders)},
+        "parts": [],
+        "per_size": _per_size(contenders, base, train=cid.startswith("beam/")),
+        "references": references_for(cid, task, contenders),
+    }
+    claim.update(extra)
+    return claim
+
+
+def _claims():
+    first = _claim()
+    second = _claim(
+        cid="beam/training-not-overfitting", task="4v9", verdict="REFUTED", expected="XFAIL",
+        outcome="xfailed", contenders=("tuned_tanh_net", "leekasso", "naive_dnn_argmax"),
+        base=(0.85, 0.88, 0.70), effect=-0.031, ci_low=-0.05, ci_high=-0.012, p_value=0.97,
+        parts=[
+            {"statement": "no worse than the Leekasso by more than 1 point", "verdict": "REFUTED",
+             "effect": -0.031, "ci_low": -0.05, "ci_high": -0.012, "p_value": 0.97},
+            {"statement": "beats the naive DNN (argmax)", "verdict": "SUPPORTED",
+             "effect": 0.12, "ci_low": 0.08, "ci_high": 0.16, "p_value": 0.0002},
+        ],
+    )
+    return [first, second]
+
+
+def _run():
+    return {"seed": 2017, "split_seed": 12345, "scale": "small", "device": "cpu",
+            "data_source": "bundled", "git_sha": "0123abc", "seconds": 42.0,
+            "started": "2024-05-31T12:00:00+00:00", "python": "3.11.9", "torch": "2.5.1",
+            "platform": "Linux-x86_64", "pytest_args": ["claims/", "-m", "small"]}
+
+
+def _runs():
+    rng = np.random.default_rng(0)
+    rows = []
+    for task, contenders in (("0v1", ["leekasso", "naive_dnn"]),
+                             ("4v9", ["tuned_tanh_net", "leekasso", "naive_dnn_argmax"])):
+        for contender in contenders:
+            for n in SIZES:
+                for draw in range(8):
+                    rows.append({"task": task, "n": n, "draw": draw, "contender": contender,
+                                 "test_acc": rng.uniform(0.7, 1.0), "train_acc": 1.0,
+                                 "fit_seconds": rng.uniform(0.001, 0.5), "redraws": 0,
+                                 "device": "cpu", "source": "bundled"})
+    return pd.DataFrame(rows).sample(frac=1.0, random_state=1)  # shuffled on purpose
+
+
+@pytest.fixture
+def written(tmp_path):
+    out = rp.write_report(tmp_path / "reports", run=_run(), claims=_claims(), runs=_runs())
+    return out
+
+
+def _tmp_leftovers(root: Path):
+    return [p for p in root.rglob("*") if p.name.endswith(".tmp")]
+
+
+# --------------------------------------------------------------------------- files and schema
+
+def test_write_report_writes_every_file(written):
+    assert isinstance(written, Path)
+    for name in ("claims.json", "runs.csv", "claims.md", "index.html"):
+        assert (written / name).is_file() and (written / name).stat().st_size > 0
+    pngs = sorted(p.name for p in (written / "figures").glob("*.png"))
+    assert pngs == ["beam__training-not-overfitting_4v9_small.png",
+                    "leek__leekasso-beats-naive-dnn_0v1_small.png"]
+    for png in (written / "figures").glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert _tmp_leftovers(written) == []
+
+
+def test_claims_json_validates_and_broken_reports_do_not(written):
+    report = json.loads((written / "claims.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(json.loads(rp.SCHEMA_PATH.read_text()))
+    rp.validate(report)
+    assert report["schema_version"] == rp.SCHEMA_VERSION == "1.0"
+    assert [c["id"] for c in report["claims"]] == [c["id"] for c in _claims()]
+    assert rp.load_report(written) == report
+
+    def broken(edit):
+        bad = copy.deepcopy(report)
+        edit(bad)
+        with pytest.raises(jsonschema.ValidationError):
+            rp.validate(bad)
+
+    broken(lambda r: r["claims"][0].pop("verdict"))
+    broken(lambda r: r["claims"][0].update(verdict="MAYBE"))
+    broken(lambda r: r["claims"][0].update(expected="PASS"))
+    broken(lambda r: r["claims"][0].update(p_value=1.5))
+    broken(lambda r: r["claims"][1]["per_size"][0].pop("mean_acc"))
+    broken(lambda r: r["run"].pop("seed"))
+    broken(lambda r: r["run"].update(seed="2017"))
+    broken(lambda r: r.pop("schema_version"))
+
+
+def test_nulls_and_extra_fields_are_allowed(written):
+    report = json.loads((written / "claims.json").read_text())
+    c = report["claims"][0]
+    c.update(effect=None, ci_low=None, ci_high=None, p_value=None, mde=None, something_new=[1])
+    c["per_size"][0].update(ci_low=None, ci_high=None, se_test=None, mean_train_acc=None)
+    report["run"]["extra"] = {"anything": True}
+    rp.validate(report)
+
+
+def test_write_report_rejects_a_broken_claim_but_keeps_runs(tmp_path):
+    claims = _claims()
+    del claims[0]["verdict"]
+    with pytest.raises(jsonschema.ValidationError):
+        rp.write_report(tmp_path, run=_run(), claims=claims, runs=_runs())
+    assert (tmp_path / "runs.csv").is_file()
+    assert not (tmp_path / "claims.json").exists()
+
+
+def test_json_has_plain_floats_and_nan_becomes_null(tmp_path):
+    claim = _claim(effect=np.float32(0.05), ci_low=float("nan"), ci_high=np.float64(np.inf),
+                   p_value=np.float64(0.01), pool_size=np.int64(500), test_size=np.int32(500),
+                   sizes=np.array(SIZES), fit_seconds={"leekasso": np.float64(np.nan),
+                                                       "naive_dnn": np.float32(0.4)})
+    claim["per_size"][0]["n"] = np.int64(10)
+    claim["per_size"][0]["mean_train_acc"] = np.nan
+    out = rp.write_report(tmp_path, run=_run() | {"seed": np.int64(2017)}, claims=[claim],
+                          runs=_runs())
+    text = (out / "claims.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    c = json.loads(text)["claims"][0]
+    assert c["ci_low"] is None and c["ci_high"] is None
+    assert type(c["effect"]) is float and c["effect"] == pytest.approx(0.05)
+    assert type(c["pool_size"]) is int and c["sizes"] == SIZES
+    assert c["fit_seconds"] == {"leekasso": None, "naive_dnn": pytest.approx(0.4)}
+    assert c["per_size"][0]["mean_train_acc"] is None
+
+
+def test_duplicate_claims_keep_the_last(tmp_path):
+    old = _claim(verdict="INCONCLUSIVE")
+    other_scale = _claim(scale="full", verdict="REFUTED")
+    new = _claim(verdict="SUPPORTED", effect=0.2)
+    out = rp.write_report(tmp_path, run=_run(), claims=[old, other_scale, new], runs=None)
+    claims = json.loads((out / "claims.json").read_text())["claims"]
+    assert [(c["scale"], c["verdict"]) for c in claims] == [("small", "SUPPORTED"),
+                                                             ("full", "REFUTED")]
+    assert claims[0]["effect"] == 0.2
+    assert len(list((out / "figures").glob("*.png"))) == 2
+    table = rp.verdict_table([old, other_scale, new])
+    assert "INCONCLUSIVE" not in table.splitlines()[2] + table.splitlines()[3]
+
+
+def test_runs_csv_is_sorted_and_complete(written):
+    runs = _runs()
+    back = pd.read_csv(written / "runs.csv", dtype={"task": str})
+    assert list(back.columns) == list(runs.columns)
+    assert len(back) == len(runs)
+    expect = runs.sort_values(["task", "contender", "n", "draw"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(back, expect, check_dtype=False)
+
+
+# --------------------------------------------------------------------------- HTML and Markdown
+
+def test_index_html_is_self_contained(written):
+    page = (written / "index.html").read_text()
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.I)
+    assert "<script" not in page.lower() and "<link" not in page.lower()
+    assert "@import" not in page and "url(" not in page
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(images) == 2
+    assert all(base64.b64decode(img)[:8] == b"\x89PNG\r\n\x1a\n" for img in images)
+    # the table links to each claim's section
+    for anchor in ("leek__leekasso-beats-naive-dnn_0v1_small",
+                   "beam__training-not-overfitting_4v9_small"):
+        assert f'href="#{anchor}"' in page and f'id="{anchor}"' in page
+    # escaped text, verdict colours
+    assert "<b>." not in page and "&lt;b&gt;." in page
+    for verdict in ("SUPPORTED", "REFUTED"):
+        assert f">{verdict}</span>" in page
+
+
+def test_claims_md_has_every_claim_and_its_parts(written):
+    md = (written / "claims.md").read_text()
+    for c in _claims():
+        assert c["id"] in md and c["verdict"] in md and c["repro"] in md
+    assert "Run" in md and "2017" in md and "12345" in md and "0123abc" in md
+    assert "+9.1" in md and "[+6.0, +12.2]" in md  # effect in points with its interval
+    assert "beats the naive DNN (argmax)" in md  # parts
+    assert md.count("mean train acc") == 1  # only the claim whose records carry it
+    assert "Leek 2017: Leekasso" in md  # references
+    for link in re.findall(r"\]\((figures/[^)]+\.png)\)", md):
+        assert (written / link).is_file()
+    assert len(re.findall(r"\]\((figures/[^)]+\.png)\)", md)) == 2
+    assert rp._md_cell("a|b\nc") == "a\\|b c"  # a pipe in a table cell is escaped
+
+
+def test_verdict_table_lists_every_claim_aligned():
+    claims = _claims()
+    table = rp.verdict_table(claims)
+    lines = table.splitlines()
+    for c in claims:
+        row = next(line for line in lines if line.startswith(c["id"]))
+        assert c["verdict"] in row and c["task"] in row and c["expected"] in row
+    assert "+9.1 [+6.0, +12.2]" in table and "1.0e-04" in table
+    # columns line up: every row starts its verdict where the header's starts
+    col = lines[0].index("verdict")
+    assert all(line[col:].split()[0] in rp.VERDICTS for line in lines[2:4])
+
+
+def test_verdict_table_flags_surprising_outcomes():
+    table = rp.verdict_table([_claim(outcome="failed"), _claim(task="4v9", effect=None)])
+    assert "!SUPPORTED/failed" in table
+    assert re.search(r"4v9 .* -  ", table)  # no effect: a dash, not a crash
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+def test_second_write_replaces_the_report(written):
+    claims = _claims()[:1]
+    claims[0]["verdict"] = "INCONCLUSIVE"
+    rp.write_report(written, run=_run(), claims=claims, runs=_runs())
+    report = json.loads((written / "claims.json").read_text())
+    assert [c["verdict"] for c in report["claims"]] == ["INCONCLUSIVE"]
+    assert "beam/training-not-overfitting" not in (written / "index.html").read_text()
+    assert [p.name for p in (written / "figures").glob("*.png")] == [
+        "leek__leekasso-beats-naive-dnn_0v1_small.png"]
+    assert _tmp_leftovers(written) == []
+
+
+def test_interrupted_write_leaves_the_previous_report(written, monkeypatch):
+    before = {p: p.read_bytes() for p in written.rglob("*") if p.is_file()}
+    real_replace = rp.os.replace
+
+    def failing_replace(src, dst):
+        if Path(dst).name == "claims.md":
+            raise KeyboardInterrupt("interrupted")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(rp.os, "replace", failing_replace)
+    claims = _claims()
+    claims[0]["verdict"] = "REFUTED"
+    with pytest.raises(KeyboardInterrupt):
+        rp.write_report(written, run=_run(), claims=claims, runs=_runs())
+    assert _tmp_leftovers(written) == []
+    assert (written / "claims.md").read_bytes() == before[written / "claims.md"]
+    assert (written / "claims.json").read_bytes() == before[written / "claims.json"]
+    rp.validate(json.loads((written / "claims.json").read_text()))
+
+
+# --------------------------------------------------------------------------- slugs
+
+def test_slug_examples():
+    assert rp.slug("leek/leekasso-beats-naive-dnn@4v9") == "leek__leekasso-beats-naive-dnn_4v9"
+    assert rp.slug("leek/leekasso-beats-naive-dnn") == "leek__leekasso-beats-naive-dnn"
+    assert "/" not in rp.slug("../../etc/passwd") and not rp.slug("..").startswith(".")
+    assert rp.slug("") == "claim" and rp.slug("CON") != "CON"
+    long = rp.slug("x" * 500)
+    assert len(long) <= 100 and long != rp.slug("x" * 501)
+
+
+_SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+_SCRATCH = tempfile.TemporaryDirectory(prefix="slug-test-")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_slug_is_filesystem_safe(claim_id):
+    name = rp.slug(claim_id)
+    assert _SAFE.fullmatch(name), name
+    assert 1 <= len(name) <= 100 and not name.endswith(".")
+    assert name not in (".", "..") and name.split(".")[0].upper() not in rp._WINDOWS_RESERVED
+    assert rp.slug(claim_id) == name  # deterministic
+    path = Path(_SCRATCH.name) / (name + ".png")
+    path.write_bytes(b"")
+    assert path.parent == Path(_SCRATCH.name) and path.exists()
+
+
+@given(st.from_regex(r"[a-z]{1,8}/[a-z0-9-]{1,20}@[0-9]v[0-9]", fullmatch=True))
+def test_slug_keeps_ordinary_ids_readable(claim_id):
+    voice, rest = claim_id.split("/")
+    name, task = rest.split("@")
+    assert rp.slug(claim_id) == f"{voice}__{name}_{task}"
+
+
+# --------------------------------------------------------------------------- figures
+
+def test_plot_claim_handles_single_sizes_and_empty_claims(tmp_path):
+    single = _claim()
+    single["per_size"] = [r for r in single["per_size"] if r["n"] == 40]
+    single["per_size"][0]["ci_low"] = None
+    rp.plot_claim(single, tmp_path / "single.png")
+    empty = _claim(verdict="ERROR", effect=None, p_value=None, per_size=[], references=[])
+    rp.plot_claim(empty, tmp_path / "empty.png")
+    for name in ("single.png", "empty.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert _tmp_leftovers(tmp_path) == []
+
+
+def test_contender_colours_are_stable_and_distinct_for_known_names():
+    known = ["leekasso", "naive_dnn", "naive_dnn_argmax", "beam_cnn", "beam_mlp",
+             "beam_leek_net", "beam_leekasso"]
+    colours = [rp.contender_colour(k) for k in known]
+    assert len(set(colours)) == len(colours)
+    assert rp.contender_colour("someone_new") == rp.contender_colour("someone_new")
+
+
+# --------------------------------------------------------------------------- published numbers
+
+def test_leek_2017_matches_the_gaps_stated_in_claims_md():
+    lk, dn = LEEK_2017["leekasso"], LEEK_2017["deep net"]
+    assert sorted(lk) == sorted(dn) == list(range(10, 90, 5))
+    gap = {n: lk[n] - dn[n] for n in lk}
+    assert np.mean([gap[n] for n in gap if n <= 25]) == pytest.approx(0.09, abs=0.005)
+    assert np.mean([gap[n] for n in gap if 30 <= n <= 55]) == pytest.approx(0.04, abs=0.005)
+    assert np.mean([gap[n] for n in gap if 60 <= n <= 85]) == pytest.approx(0.02, abs=0.005)
+    assert lk[10] == 0.893 and dn[85] == 0.965
+
+
+def test_anchor_tables_are_well_formed():
+    assert set(ANCHORS) == {"leekasso", "naive_dnn", "naive_dnn_argmax", "beam_cnn", "beam_mlp",
+                            "beam_leek_net", "beam_leekasso"}
+    for name, a in ANCHORS.items():
+        assert a["n"] == [10, 20, 40, 60, 80]
+        assert len(a["mean"]) == len(a["sd"]) == 5 and a["source"]
+        assert a["draws"] == (10 if name.startswith(("leekasso", "naive")) else 5)
+        assert all(0.7 <= m <= 1 for m in a["mean"]) and all(0 < s < 0.2 for s in a["sd"])
+    assert ANCHORS["naive_dnn"]["mean"][0] == 0.740 and ANCHORS["beam_leekasso"]["sd"][0] == 0.110
+
+
+def test_references_for():
+    refs = references_for("leek/leekasso-beats-naive-dnn", "0v1", ["leekasso", "naive_dnn"])
+    assert [r["label"] for r in refs] == ["Leek 2017: Leekasso", "Leek 2017: deep net"]
+    assert all(r["source"] == LEEK_2017_SOURCE and len(r["n"]) == len(r["acc"]) == 16
+               for r in refs)
+    assert refs[1]["acc"][0] == 0.798
+    only = references_for("beam/tuned-cnn-beats-leekasso", "0v1", ["beam_cnn", "leekasso"])
+    assert [r["label"] for r in only] == ["Leek 2017: Leekasso"]
+    assert references_for("leek/leekasso-beats-naive-dnn", "4v9", ["leekasso", "naive_dnn"]) == []
+    assert references_for("x/y", "0v1", ["beam_mlp"]) == []
