@@ -1,0 +1,131 @@
+"""What every contender shares: a binary scikit-learn classifier that the engine can also fit
+many times at once.
+
+A contender is split into a *fit* (data → a score per image: a fitted value or p(class 1)) and a
+*label rule* (scores → 0/1 labels). Two contenders that differ only in their label rule share
+the fit: the engine fits once and labels twice (``NaiveDNN`` and ``NaiveDNNArgmax``).
+
+For the engine:
+
+* ``fit_spec()`` names what determines the fit (class and parameters); it keys the result cache
+  and decides which contenders share a fit.
+* ``fit_many(train_sets, X_test, seeds, device)`` fits one model per training set (each with its
+  own seed) and returns, per set, the scores of its training images and of the test images.
+  The default loops over ``fit``; batched contenders override it.
+* ``label(train_scores, y_train, scores)`` applies the label rule.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["Contender", "FitOutput", "strictly_above"]
+
+
+@dataclass
+class FitOutput:
+    """What the engine keeps of one fit: scores, not a model, so label rules can be reapplied."""
+
+    train_scores: np.ndarray   # (n,) score of each training image, in draw order
+    test_scores: np.ndarray    # (m,) score of each test image
+    fit_seconds: float         # wall time of this fit (a batched fit's time shared equally)
+    info: dict[str, Any] = field(default_factory=dict)  # e.g. epochs trained, pixels kept
+
+
+def strictly_above(scores: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """Label 1 where the score exceeds the threshold (ties go to class 0, as argmax does)."""
+    return (np.asarray(scores) > threshold).astype(np.int64)
+
+
+class Contender(ClassifierMixin, BaseEstimator):
+    """Base of every contender: a two-class scikit-learn classifier.
+
+    Subclasses implement ``_fit01(X, y01)`` (y coded 0/1, where 1 is ``classes_[1]``) and
+    ``_scores(X)``, and may override ``label``. ``name`` is the contender's id in runs and
+    reports; ``source`` says where its settings come from.
+    """
+
+    name: ClassVar[str] = "contender"
+    source: ClassVar[str] = ""
+    #: parameters that do not change the fitted model (left out of the cache key)
+    _not_in_fit_spec: ClassVar[tuple[str, ...]] = ("device",)
+
+    # -- the scikit-learn face ----------------------------------------------------------------
+    def fit(self, X, y):
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=False)
+        check_classification_targets(y)
+        classes, y01 = np.unique(y, return_inverse=True)
+        if len(classes) != 2:
+            raise ValueError(
+                f"{type(self).__name__} is a two-class model but y has {len(classes)} "
+                f"class(es) {list(classes)[:5]}; give it exactly two classes"
+            )
+        self.classes_ = classes
+        self._fit01(X, y01.astype(np.int64))
+        self.train_scores_ = np.asarray(self._scores(X), dtype=np.float64)
+        self.y_train_ = y01.astype(np.int64)
+        return self
+
+    def decision_scores(self, X) -> np.ndarray:
+        """The score the label rule thresholds (a fitted value or p(class 1))."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return np.asarray(self._scores(X), dtype=np.float64)
+
+    def predict(self, X):
+        scores = self.decision_scores(X)
+        return self.classes_[self.label(self.train_scores_, self.y_train_, scores)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # every contender is a two-class model
+        return tags
+
+    def expected_failed_checks(self) -> dict[str, str]:
+        """scikit-learn estimator checks this contender is known to fail, with the reason."""
+        return {}
+
+    # -- the engine's face ----------------------------------------------------------------
+    def label(self, train_scores: np.ndarray, y_train: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """The label rule: 0/1 labels for ``scores`` (default: p(class 1) or fit above 0.5)."""
+        return strictly_above(scores, 0.5)
+
+    def fit_spec(self) -> dict:
+        """What determines the fit: the class doing the fitting and its parameters."""
+        params = {k: v for k, v in self.get_params().items()
+                  if k not in self._not_in_fit_spec and k != "random_state"}
+        return {"fit": type(self).__name__, "params": params}
+
+    def fit_many(self, train_sets: Sequence[tuple[np.ndarray, np.ndarray]], X_test: np.ndarray,
+                 seeds: Sequence[int], device: str = "cpu") -> list[FitOutput]:
+        """One fit per (X, y01) training set with its own seed; the default fits one at a time."""
+        outs = []
+        for (X, y), seed in zip(train_sets, seeds):
+            est = clone(self)
+            if "random_state" in est.get_params():
+                est.set_params(random_state=int(seed))
+            if "device" in est.get_params():
+                est.set_params(device=device)
+            t0 = time.perf_counter()
+            est.fit(X, y)
+            seconds = time.perf_counter() - t0
+            outs.append(FitOutput(est.train_scores_, est.decision_scores(X_test), seconds,
+                                  est.fit_info()))
+        return outs
+
+    def fit_info(self) -> dict:
+        """Facts about the last fit worth reporting (epochs, pixels kept...)."""
+        return {}
+
+    # -- to implement -------------------------------------------------------------------------
+    def _fit01(self, X: np.ndarray, y: np.ndarray) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _scores(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
