@@ -1,0 +1,209 @@
+"""Learning curves: contenders × sizes × draws → a tidy DataFrame of paired runs, cached.
+
+For every (task, n, draw) the training images come from :mod:`evidence.draws` (the same draw
+for every contender: the paired design) and the test set is the task's fixed test set.
+Contenders whose ``fit_spec`` is equal share one fit (a different label rule on the same fitted
+net costs nothing). All draws of a (fit, n) cell are fitted in one call to the contender's
+``fit_many`` (batched training for the nets).
+
+Each fit is cached on disk, one file per (fit spec, task, data, seeds, n, draw, device, code
+version), written atomically as soon as its cell is done: an interrupted run resumes where it
+stopped and gives the same numbers. A corrupt entry is reported, deleted and refitted.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from evidence.data import DataError, Source, Task, TaskData, task_data
+from evidence.draws import Draw, contender_seed, draw_sample
+from models.base import Contender, FitOutput
+
+__all__ = ["ResultCache", "Engine", "code_version", "CACHE_FORMAT"]
+
+CACHE_FORMAT = 1
+_ENGINE_FILES = ("models/base.py", "evidence/engine.py", "evidence/draws.py", "evidence/data.py",
+                 "evidence/curves.py")
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def code_version(contender: Contender) -> str:
+    """Hash of the code a fit depends on: the contender's module (and its bases') and the
+    engine's modules. Editing any of them invalidates that contender's cached fits."""
+    files = {Path(inspect.getsourcefile(cls)).resolve()
+             for cls in type(contender).__mro__
+             if cls.__module__.startswith("models.")}
+    files |= {(_ROOT / f).resolve() for f in _ENGINE_FILES}
+    h = hashlib.sha256(str(CACHE_FORMAT).encode())
+    for f in sorted(files):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+class ResultCache:
+    """Fits on disk, one ``.npz`` per key; ``root=None`` keeps nothing."""
+
+    def __init__(self, root: str | os.PathLike | None):
+        self.root = None if root is None else Path(root)
+        self.hits = 0
+        self.misses = 0
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.npz"
+
+    def get(self, key: str) -> FitOutput | None:
+        if self.root is None:
+            return None
+        path = self._path(key)
+        if not path.exists():
+            self.misses += 1
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                out = FitOutput(z["train_scores"].copy(), z["test_scores"].copy(),
+                                float(z["fit_seconds"]), json.loads(str(z["info"])))
+        except Exception as exc:  # corrupt or truncated: refit, keep going
+            warnings.warn(f"result cache entry {path} is unreadable ({type(exc).__name__}); "
+                          "deleting it and refitting that draw")
+            path.unlink(missing_ok=True)
+            self.misses += 1
+            return None
+        self.hits += 1
+        return out
+
+    def put(self, key: str, out: FitOutput) -> None:
+        if self.root is None:
+            return
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, train_scores=out.train_scores, test_scores=out.test_scores,
+                         fit_seconds=np.float64(out.fit_seconds),
+                         info=np.str_(json.dumps(out.info, sort_keys=True, default=float)))
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def _spec_text(contender: Contender) -> str:
+    return json.dumps(contender.fit_spec(), sort_keys=True, default=repr)
+
+
+@dataclass
+class Engine:
+    """Fits and caches learning curves for one data source, seed pair and device."""
+
+    source: Source
+    root_seed: int
+    split_seed: int
+    device: str
+    cache: ResultCache
+    progress: Callable[[str], None] | None = None
+
+    def __post_init__(self):
+        self._memo: dict[str, FitOutput] = {}
+        self._versions: dict[type, str] = {}
+
+    def task_data(self, task: Task) -> TaskData:
+        return task_data(self.source, task, split_seed=self.split_seed)
+
+    def draws(self, task: Task, sizes: Sequence[int], draws: int) -> dict[tuple[int, int], Draw]:
+        td = self.task_data(task)
+        return {(n, d): draw_sample(td.pool_y, n=n, draw=d, task=task, root_seed=self.root_seed)
+                for n in sizes for d in range(draws)}
+
+    def _key(self, rep: Contender, task: Task, n: int, d: int) -> str:
+        version = self._versions.setdefault(type(rep), code_version(rep))
+        ident = {"spec": _spec_text(rep), "task": task.name, "source": self.source.fingerprint,
+                 "split_seed": self.split_seed, "root_seed": self.root_seed, "n": n, "draw": d,
+                 "device": self.device.split(":")[0], "code": version}
+        return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+
+    def _fit_cell(self, rep: Contender, task: Task, n: int, missing: list[int],
+                  samples: dict, td: TaskData) -> list[FitOutput]:
+        sets = [(td.pool_X[samples[(n, d)].indices], td.pool_y[samples[(n, d)].indices])
+                for d in missing]
+        seeds = [contender_seed(root_seed=self.root_seed, task=task, n=n, draw=d,
+                                contender=rep.fit_spec()["fit"]) for d in missing]
+        return rep.fit_many(sets, td.test_X, seeds, device=self.device)
+
+    def fits(self, rep: Contender, task: Task, sizes: Sequence[int], draws: int,
+             samples: dict) -> dict[tuple[int, int], FitOutput]:
+        """The fit of ``rep`` on every (n, draw): from memory, disk, or fitted now, a cell at a
+        time, each cell cached as soon as it is done."""
+        td = self.task_data(task)
+        out = {}
+        for n in sizes:
+            keys = {d: self._key(rep, task, n, d) for d in range(draws)}
+            missing = []
+            for d, key in keys.items():
+                hit = self._memo.get(key) or self.cache.get(key)
+                if hit is None:
+                    missing.append(d)
+                else:
+                    self._memo[key] = hit
+                    out[(n, d)] = hit
+            if not missing:
+                continue
+            t0 = time.perf_counter()
+            fitted = self._fit_cell(rep, task, n, missing, samples, td)
+            for d, fit in zip(missing, fitted):
+                self.cache.put(keys[d], fit)
+                self._memo[keys[d]] = fit
+                out[(n, d)] = fit
+            if self.progress:
+                self.progress(f"{task.name} {rep.fit_spec()['fit']:<16} n={n:<3} "
+                              f"{len(missing)} draw(s) fitted in {time.perf_counter() - t0:5.1f}s"
+                              f" ({draws - len(missing)} cached)")
+        return out
+
+    def curve(self, *, task: Task, contenders: Sequence[Contender], sizes: Sequence[int],
+              draws: int) -> pd.DataFrame:
+        """One row per (n, draw, contender): test and train accuracy, fit seconds, redraws."""
+        if not contenders:
+            raise ValueError("curve() needs at least one contender")
+        names = [c.name for c in contenders]
+        if len(set(names)) != len(names):
+            raise ValueError(f"contender names must be unique, got {names}")
+        if draws < 2:
+            raise DataError(f"draws={draws}: the paired statistics need at least 2 draws per "
+                            "size; use --draws 2 or more")
+        td = self.task_data(task)
+        samples = self.draws(task, sizes, draws)
+        groups: dict[str, list[Contender]] = {}
+        for c in contenders:
+            groups.setdefault(_spec_text(c), []).append(c)
+        rows = []
+        for members in groups.values():
+            fits = self.fits(members[0], task, sizes, draws, samples)
+            for c in members:
+                for (n, d), fit in fits.items():
+                    y_train = td.pool_y[samples[(n, d)].indices]
+                    test_pred = c.label(fit.train_scores, y_train, fit.test_scores)
+                    train_pred = c.label(fit.train_scores, y_train, fit.train_scores)
+                    rows.append({
+                        "task": task.name, "n": n, "draw": d, "contender": c.name,
+                        "test_acc": float(np.mean(test_pred == td.test_y)),
+                        "train_acc": float(np.mean(train_pred == y_train)),
+                        "fit_seconds": fit.fit_seconds,
+                        "redraws": samples[(n, d)].redraws,
+                        "device": self.device, "source": self.source.name,
+                        **{f"info_{k}": v for k, v in fit.info.items()},
+                    })
+        df = pd.DataFrame(rows)
+        return df.sort_values(["contender", "n", "draw"], kind="stable").reset_index(drop=True)

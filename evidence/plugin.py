@@ -1,0 +1,379 @@
+"""The pytest plugin that turns claim tests into a report.
+
+Options (``pytest --help``, group "claims"): ``--device``, ``--seed``, ``--split-seed``,
+``--draws``, ``--sizes``, ``--report-dir``, ``--mnist-dir`` (or ``CLAIMS_MNIST_DIR``),
+``--results-cache``, ``--no-results-cache``.
+
+Fixtures: ``scale`` (parametrised ``small``/``full``, each carrying its marker) and ``claim``
+(the claim named by the test's ``@pytest.mark.claim`` marker: fits curves through the shared
+engine, builds paired comparisons, records the verdict and asserts it).
+
+At the end of a run that touched a claim it prints the verdict table and writes ``claims.json``,
+``runs.csv``, ``claims.md``, ``index.html`` and ``figures/`` to the report directory.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from claims import registry
+from evidence import report as report_mod
+from evidence import stats
+from evidence.curves import Engine, ResultCache
+from evidence.data import DataError, load_source, parse_task, task_data
+from evidence.engine import DeviceError, resolve_device
+from evidence.published import references_for
+from evidence.scales import SCALES
+
+_STATE = pytest.StashKey[dict]()
+ALPHA = 0.05
+
+
+# -- options -------------------------------------------------------------------------------------
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give e.g. 2017") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; seeds are whole numbers ≥ 0")
+    return value
+
+
+def _draws(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give e.g. 10") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(
+            f"{value} draws is too few: the paired statistics need at least 2 per size")
+    return value
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of whole numbers; give e.g. 10,20,40") from None
+    if not sizes or min(sizes) < 2:
+        raise argparse.ArgumentTypeError(f"{text!r}: every size must be at least 2; give e.g. 10,20,40")
+    return tuple(sorted(set(sizes)))
+
+
+def pytest_addoption(parser):
+    g = parser.getgroup("claims", "claim verification suite")
+    g.addoption("--device", default="auto", help="auto (default), cpu or cuda; cuda without a GPU is an error")
+    g.addoption("--seed", type=_nonneg_int, default=2017, help="root seed of the draws and fits (default 2017)")
+    g.addoption("--split-seed", type=_nonneg_int, default=2017, help="seed of the pool/test split (default 2017)")
+    g.addoption("--draws", type=_draws, default=None, help="draws per size, overriding the scale's")
+    g.addoption("--sizes", type=_sizes, default=None, help="training-set sizes, e.g. 10,20,40, overriding the scale's")
+    g.addoption("--report-dir", default="reports", help="where the report is written (default reports/)")
+    g.addoption("--mnist-dir", default=os.environ.get("CLAIMS_MNIST_DIR"),
+                help="directory with the four MNIST IDX files (default: the bundled 5,000 digits)")
+    g.addoption("--results-cache", default=os.environ.get("CLAIMS_RESULTS_CACHE", ".claims-cache"),
+                help="directory of cached fits (default .claims-cache)")
+    g.addoption("--no-results-cache", action="store_true", help="fit everything afresh, cache nothing")
+
+
+def pytest_configure(config):
+    try:
+        device = resolve_device(config.getoption("--device"))
+    except DeviceError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    mnist_dir = config.getoption("--mnist-dir")
+    source = None
+    if mnist_dir:
+        try:
+            source = load_source(mnist_dir)
+        except DataError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    config.stash[_STATE] = {
+        "device": str(device), "source": source, "mnist_dir": mnist_dir,
+        "source_kind": "idx" if mnist_dir else "bundled",
+        "records": [], "runs": [], "started": time.time(), "engine": None, "items": {},
+    }
+
+
+def _state(config) -> dict:
+    return config.stash[_STATE]
+
+
+def _engine(config) -> Engine:
+    st = _state(config)
+    if st["engine"] is None:
+        if st["source"] is None:
+            st["source"] = load_source(st["mnist_dir"])
+        cache_dir = None if config.getoption("--no-results-cache") else config.getoption("--results-cache")
+        st["engine"] = Engine(st["source"], config.getoption("--seed"), config.getoption("--split-seed"),
+                              st["device"], ResultCache(cache_dir), progress=_progress_writer(config))
+    return st["engine"]
+
+
+def _progress_writer(config):
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    capman = config.pluginmanager.get_plugin("capturemanager")
+    if tr is None or config.getoption("verbose") < 0:
+        return None
+
+    def write(msg: str) -> None:
+        if capman is not None:
+            with capman.global_and_fixture_disabled():
+                tr.write_line(f"  [fit] {msg}")
+        else:  # pragma: no cover
+            tr.write_line(f"  [fit] {msg}")
+    return write
+
+
+# -- collection: xfail from pre-registered evidence, and early checks of the design -----------
+def _claim_id(item) -> str | None:
+    m = item.get_closest_marker("claim")
+    return m.args[0] if m and m.args else None
+
+
+def _item_scale(item):
+    callspec = getattr(item, "callspec", None)
+    name = callspec.params.get("scale") if callspec else None
+    if name is None:
+        return None
+    c = item.config
+    return SCALES[name].override(sizes=c.getoption("--sizes"), draws=c.getoption("--draws"))
+
+
+def pytest_collection_modifyitems(config, items):
+    st = _state(config)
+    for item in items:
+        cid = _claim_id(item)
+        scale = _item_scale(item)
+        if cid is None or scale is None:
+            continue
+        spec = registry.get(cid)
+        reason = registry.expected_failure(cid, spec.task, scale.name, st["source_kind"])
+        if reason:
+            item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+
+
+def pytest_collection_finish(session):
+    """Check the design against the data once, before anything is fitted: a size larger than a
+    task's pool or unreadable data is a usage error, not a failing test."""
+    items = [i for i in session.items if _claim_id(i) and _item_scale(i)]
+    if not items:
+        return
+    try:
+        engine = _engine(session.config)
+        for item in items:
+            spec, scale = registry.get(_claim_id(item)), _item_scale(item)
+            td = task_data(engine.source, parse_task(spec.task), split_seed=engine.split_seed)
+            too_big = [n for n in scale.sizes if n > td.pool_size]
+            if too_big:
+                raise DataError(
+                    f"size {max(too_big)} is larger than the training pool of {td.pool_size} "
+                    f"images for task {spec.task} ({engine.source.name}); use --sizes with values "
+                    f"≤ {td.pool_size}")
+    except DataError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+# -- fixtures --------------------------------------------------------------------------------------
+@pytest.fixture(params=[pytest.param("small", marks=pytest.mark.small, id="small"),
+                        pytest.param("full", marks=pytest.mark.full, id="full")])
+def scale(request):
+    """The claim's scale (``small`` or ``full``), with any ``--sizes``/``--draws`` override."""
+    c = request.config
+    return SCALES[request.param].override(sizes=c.getoption("--sizes"), draws=c.getoption("--draws"))
+
+
+class ClaimRun:
+    """One claim at one scale: fits curves, builds comparisons, records the verdict."""
+
+    def __init__(self, item, spec: registry.ClaimSpec, scale, engine: Engine):
+        self.item, self.spec, self.scale, self.engine = item, spec, scale, engine
+        self.task = parse_task(spec.task)
+        self.alpha = ALPHA
+        self.runs: list[pd.DataFrame] = []
+        self.started = time.perf_counter()
+
+    def curve(self, contenders, *, task=None, sizes=None) -> pd.DataFrame:
+        """Paired runs of ``contenders`` on the claim's task at this scale (cached)."""
+        runs = self.engine.curve(task=task or self.task, contenders=contenders,
+                                 sizes=tuple(sizes or self.scale.sizes), draws=self.scale.draws)
+        self.runs.append(runs)
+        return runs
+
+    def paired(self, runs: pd.DataFrame, *, better: str, baseline: str) -> stats.Paired:
+        return stats.paired(runs, better=better, baseline=baseline, seed=self.engine.root_seed)
+
+    def check(self, verdict: stats.Verdict) -> None:
+        """Record the verdict in the report, then assert it is SUPPORTED."""
+        _state(self.item.config)["records"].append(self._record(verdict))
+        _state(self.item.config)["items"][self.item.nodeid] = len(_state(self.item.config)["records"]) - 1
+        assert verdict.supported, verdict.explain()
+
+    # -- the report record ------------------------------------------------------------------
+    def _record(self, verdict: stats.Verdict) -> dict:
+        runs = pd.concat(self.runs, ignore_index=True).drop_duplicates(
+            ["task", "n", "draw", "contender"])
+        td = self.engine.task_data(self.task)
+        contenders = list(dict.fromkeys(runs["contender"]))
+        per_size = []
+        for (name, n), g in runs.groupby(["contender", "n"], sort=False):
+            acc = g["test_acc"].to_numpy()
+            k = len(acc)
+            half = sps.t.ppf(0.975, k - 1) * acc.std(ddof=1) / np.sqrt(k) if k > 1 else np.nan
+            per_size.append({
+                "n": int(n), "contender": name, "mean_acc": float(acc.mean()),
+                "ci_low": float(acc.mean() - half), "ci_high": float(acc.mean() + half),
+                "draws": int(k),
+                "se_test": float(np.mean(np.sqrt(acc * (1 - acc) / td.test_size))),
+                "mean_train_acc": float(g["train_acc"].mean()),
+            })
+        cfg = self.item.config
+        xfail = self.item.get_closest_marker("xfail")
+        d = verdict.to_dict()
+        return {
+            "id": self.spec.id, "statement": self.spec.statement, "source": self.spec.source,
+            "rule": self.spec.rule, "task": self.task.name, "scale": self.scale.name,
+            "contenders": contenders, "alpha": self.alpha,
+            "verdict": d["outcome"], "expected": "XFAIL" if xfail else "SUPPORTED",
+            "expected_reason": xfail.kwargs.get("reason") if xfail else None,
+            "outcome": None, "explanation": verdict.explain(),
+            "effect": d["effect"], "ci_low": d["ci_low"], "ci_high": d["ci_high"],
+            "p_value": d["p_value"], "mde": d["mde"],
+            "runtime_s": time.perf_counter() - self.started,
+            "pool_size": td.pool_size, "test_size": td.test_size,
+            "repro": _repro(self.item), "draws": self.scale.draws, "sizes": list(self.scale.sizes),
+            "data_source": self.engine.source.name, "device": self.engine.device,
+            "fit_seconds": {c: float(runs.loc[runs.contender == c, "fit_seconds"].mean()) for c in contenders},
+            "redraws": int(runs.drop_duplicates(["n", "draw"])["redraws"].sum()),
+            "parts": [{"statement": p["statement"], "verdict": p["outcome"], "effect": p["effect"],
+                       "ci_low": p["ci_low"], "ci_high": p["ci_high"], "p_value": p["p_value"]}
+                      for p in d.get("parts", [])],
+            "per_size": per_size,
+            "references": references_for(self.spec.id, self.task.name, contenders),
+            "_runs": runs,
+            **({"effect_unit": "points per unit of log n"} if verdict.rule == "trend" else {}),
+        }
+
+
+def _repro(item) -> str:
+    c = item.config
+    parts = ["pytest", item.nodeid, "--seed", str(c.getoption("--seed")),
+             "--split-seed", str(c.getoption("--split-seed"))]
+    if c.getoption("--device") != "auto":
+        parts += ["--device", c.getoption("--device")]
+    if c.getoption("--mnist-dir"):
+        parts += ["--mnist-dir", c.getoption("--mnist-dir")]
+    if c.getoption("--sizes"):
+        parts += ["--sizes", ",".join(map(str, c.getoption("--sizes")))]
+    if c.getoption("--draws"):
+        parts += ["--draws", str(c.getoption("--draws"))]
+    return shlex.join(parts)
+
+
+@pytest.fixture
+def claim(request, scale) -> ClaimRun:
+    """The claim this test verifies (from its ``@pytest.mark.claim`` marker) at ``scale``."""
+    cid = _claim_id(request.node)
+    if cid is None:
+        raise pytest.UsageError(f"{request.node.nodeid} uses the claim fixture without "
+                                "@pytest.mark.claim('<id>')")
+    return ClaimRun(request.node, registry.get(cid), scale, _engine(request.config))
+
+
+# -- outcomes, verdict table and report ---------------------------------------------------------
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if _claim_id(item) is None or rep.when != "call":
+        return
+    st = _state(item.config)
+    idx = st["items"].get(item.nodeid)
+    if idx is None:  # the test broke before reaching a verdict
+        scale = _item_scale(item)
+        spec = registry.get(_claim_id(item))
+        st["records"].append({
+            "id": spec.id, "statement": spec.statement, "source": spec.source, "rule": spec.rule,
+            "task": spec.task, "scale": scale.name if scale else "?", "contenders": list(spec.contenders),
+            "alpha": ALPHA, "verdict": "ERROR", "expected": "SUPPORTED", "outcome": "error",
+            "explanation": str(call.excinfo.value) if call.excinfo else "no verdict was recorded",
+            "effect": None, "ci_low": None, "ci_high": None, "p_value": None, "mde": None,
+            "runtime_s": call.duration, "pool_size": 0, "test_size": 0, "repro": _repro(item),
+            "per_size": [], "references": [],
+        })
+        return
+    record = st["records"][idx]
+    if hasattr(rep, "wasxfail"):
+        record["outcome"] = "xfailed" if rep.skipped else "xpassed"
+    else:
+        record["outcome"] = rep.outcome
+
+
+def _git_sha() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parent, timeout=10).stdout.strip() or "unknown"
+    except Exception:
+        return "unknown"
+
+
+def _write(config) -> Path | None:
+    st = _state(config)
+    if not st["records"]:
+        return None
+    import torch
+
+    runs = [r.pop("_runs") for r in st["records"] if "_runs" in r]
+    st["runs"].extend(runs)
+    all_runs = (pd.concat(st["runs"], ignore_index=True).drop_duplicates(["task", "n", "draw", "contender"])
+                if st["runs"] else pd.DataFrame())
+    keep = [c for c in report_mod.RUNS_COLUMNS if c in all_runs.columns]
+    extra = [c for c in all_runs.columns if c not in keep]
+    scales = sorted({r["scale"] for r in st["records"]})
+    run = {
+        "seed": config.getoption("--seed"), "split_seed": config.getoption("--split-seed"),
+        "scale": ",".join(scales), "device": st["device"],
+        "data_source": st["source"].name if st["source"] else "unknown",
+        "git_sha": _git_sha(), "seconds": time.time() - st["started"],
+        "started": datetime.fromtimestamp(st["started"], timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(), "torch": torch.__version__, "platform": platform.platform(),
+        "pytest_args": list(config.invocation_params.args),
+    }
+    out = Path(config.getoption("--report-dir"))
+    report_mod.write_report(out, run=run, claims=st["records"], runs=all_runs[keep + extra])
+    return out
+
+
+def pytest_sessionfinish(session, exitstatus):
+    try:
+        st = _state(session.config)
+    except KeyError:  # configure failed
+        return
+    st["written"] = _write(session.config)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    try:
+        st = _state(config)
+    except KeyError:
+        return
+    if not st["records"]:
+        return
+    terminalreporter.write_sep("=", "claim verdicts")
+    for line in report_mod.verdict_table(st["records"]).splitlines():
+        terminalreporter.write_line(line)
+    if st.get("written"):
+        terminalreporter.write_line(f"report: {st['written'] / 'index.html'} (also claims.md, claims.json, runs.csv)")
