@@ -196,6 +196,12 @@ def scale(request):
     return SCALES[request.param].override(sizes=c.getoption("--sizes"), draws=c.getoption("--draws"))
 
 
+@pytest.fixture(scope="session")
+def claims_engine(request) -> Engine:
+    """The run's engine (data source, seeds, device and result cache from the options)."""
+    return _engine(request.config)
+
+
 class ClaimRun:
     """One claim at one scale: fits curves, builds comparisons, records the verdict."""
 
