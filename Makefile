@@ -30,7 +30,7 @@ full: $(STAMP)
 
 ## bench: engine against the naive per-run loop, and fit cost per contender
 bench: $(STAMP)
-	$(PYTEST) benchmarks/ -p no:randomly --benchmark-only --benchmark-sort=name $(ARGS) $(OK5)
+	$(PYTEST) benchmarks/ --benchmark-only --benchmark-sort=name $(ARGS) $(OK5)
 
 clean:
 	rm -rf $(VENV) .claims-cache .pytest_cache reports/*

