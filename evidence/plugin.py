@@ -147,7 +147,7 @@ def _claim_id(item) -> str | None:
 def _item_scale(item):
     callspec = getattr(item, "callspec", None)
     name = callspec.params.get("scale") if callspec else None
-    if name is None:
+    if name not in SCALES:
         return None
     c = item.config
     return SCALES[name].override(sizes=c.getoption("--sizes"), draws=c.getoption("--draws"))
@@ -157,8 +157,8 @@ def pytest_collection_modifyitems(config, items):
     st = _state(config)
     for item in items:
         cid = _claim_id(item)
-        scale = _item_scale(item)
-        if cid is None or scale is None:
+        scale = _item_scale(item) if cid else None
+        if scale is None:
             continue
         spec = registry.get(cid)
         reason = registry.expected_failure(cid, spec.task, scale.name, st["source_kind"])
