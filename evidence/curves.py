@@ -203,7 +203,7 @@ class Engine:
                         "fit_seconds": fit.fit_seconds,
                         "redraws": samples[(n, d)].redraws,
                         "device": self.device, "source": self.source.name,
-                        **{f"info_{k}": v for k, v in fit.info.items()},
+                        **{f"info_{k}": fit.info[k] for k in sorted(fit.info)},
                     })
         df = pd.DataFrame(rows)
         return df.sort_values(["contender", "n", "draw"], kind="stable").reset_index(drop=True)

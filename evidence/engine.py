@@ -264,9 +264,10 @@ def _pad_replicates(t: torch.Tensor, total: int) -> torch.Tensor:
 
 def _run_chunks(run, count: int, device: torch.device) -> None:
     """Run ``run(c)`` for every chunk. On the CPU, chunks are independent and each step is too
-    small to split across cores, so each core takes whole chunks (one intra-op thread each);
-    on a GPU they run in order."""
-    if device.type != "cpu" or count == 1:
+    small to split across cores (intra-op threads only spin-wait on such tiny ops, badly so on a
+    busy machine), so each core takes whole chunks with one intra-op thread; on a GPU they run
+    in order."""
+    if device.type != "cpu":
         for c in range(count):
             run(c)
         return

@@ -100,12 +100,29 @@ def pytest_configure(config):
         try:
             source = load_source(mnist_dir)
         except DataError as exc:
-            raise pytest.UsageError(str(exc)) from None
+            raise pytest.UsageError(_name_the_setting(str(exc), config)) from None
+    if not config.getoption("--no-results-cache"):
+        cache = Path(config.getoption("--results-cache"))
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise pytest.UsageError(
+                f"--results-cache {cache}: cannot use it as a directory ({exc.strerror}); give a "
+                "writable directory or --no-results-cache") from None
     config.stash[_STATE] = {
         "device": str(device), "source": source, "mnist_dir": mnist_dir,
         "source_kind": "idx" if mnist_dir else "bundled",
         "records": [], "runs": [], "started": time.time(), "engine": None, "items": {},
     }
+
+
+def _name_the_setting(message: str, config) -> str:
+    """Data errors speak of --mnist-dir; say CLAIMS_MNIST_DIR when that is where it came from."""
+    given = any(a == "--mnist-dir" or a.startswith("--mnist-dir=") for a in config.invocation_params.args)
+    if given or not os.environ.get("CLAIMS_MNIST_DIR"):
+        return message
+    return (message.replace("omit --mnist-dir", "unset CLAIMS_MNIST_DIR")
+                   .replace("--mnist-dir", "CLAIMS_MNIST_DIR"))
 
 
 def _state(config) -> dict:

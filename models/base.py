@@ -63,8 +63,9 @@ class Contender(ClassifierMixin, BaseEstimator):
         classes, y01 = np.unique(y, return_inverse=True)
         if len(classes) != 2:
             raise ValueError(
-                f"{type(self).__name__} is a two-class model but y has {len(classes)} "
-                f"class(es) {list(classes)[:5]}; give it exactly two classes"
+                f"Only binary classification is supported. {type(self).__name__} is a two-class "
+                f"model but y has {len(classes)} class(es) {list(classes)[:5]}; give it exactly "
+                "two classes"
             )
         self.classes_ = classes
         self._fit01(X, y01.astype(np.int64))
