@@ -42,21 +42,22 @@ ALPHA = 0.05
 
 
 # -- options -------------------------------------------------------------------------------------
-def _nonneg_int(text: str) -> int:
+def _whole(text: str, example: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give e.g. 2017") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give e.g. {example}") from None
+
+
+def _nonneg_int(text: str) -> int:
+    value = _whole(text, "2017")
     if value < 0:
         raise argparse.ArgumentTypeError(f"{value} is negative; seeds are whole numbers ≥ 0")
     return value
 
 
 def _draws(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give e.g. 10") from None
+    value = _whole(text, "10")
     if value < 2:
         raise argparse.ArgumentTypeError(
             f"{value} draws is too few: the paired statistics need at least 2 per size")
