@@ -262,25 +262,38 @@ def _pad_replicates(t: torch.Tensor, total: int) -> torch.Tensor:
     return torch.cat([t, pad], dim=0)
 
 
+def _cpu_workers(count: int) -> int:
+    """Worker threads for CPU chunks: ``CLAIMS_CPU_WORKERS`` (default 1). Measured on the 2-core
+    CI machine, two workers each running one chunk were 2–9× *slower* per step than one worker
+    running them in turn (the two cores share their cache and memory bandwidth)."""
+    try:
+        wanted = int(os.environ.get("CLAIMS_CPU_WORKERS", "1"))
+    except ValueError:
+        wanted = 1
+    return max(1, min(wanted, count))
+
+
 def _run_chunks(run, count: int, device: torch.device) -> None:
-    """Run ``run(c)`` for every chunk. On the CPU, chunks are independent and each step is too
-    small to split across cores (intra-op threads only spin-wait on such tiny ops, badly so on a
-    busy machine), so each core takes whole chunks with one intra-op thread; on a GPU they run
-    in order."""
+    """Run ``run(c)`` for every chunk. On the CPU each step is far too small to split across
+    cores, so training runs with one intra-op thread (extra threads only spin-wait on such tiny
+    ops), chunk after chunk; on a GPU chunks run in order."""
     if device.type != "cpu":
         for c in range(count):
             run(c)
         return
     threads = torch.get_num_threads()
-    workers = max(1, min(threads, count))
+    workers = _cpu_workers(count)
     torch.set_num_threads(1)
     try:
         if workers == 1:
             for c in range(count):
                 run(c)
         else:
+            def one_thread(c):
+                torch.set_num_threads(1)  # OpenMP's thread count is per thread
+                run(c)
             with ThreadPoolExecutor(workers) as pool:
-                list(pool.map(run, range(count)))
+                list(pool.map(one_thread, range(count)))
     finally:
         torch.set_num_threads(threads)
 
