@@ -23,8 +23,14 @@ class ClaimSpec:
     rule: str
     task: str
     contenders: tuple[str, ...]
+    #: the scale's grid the claim runs on: "default", or "cnn" for compute-bound contenders
+    grid: str = "default"
 
 
+_BEAM = ("Beam 2017, beamandrew.github.io, \"You can probably use deep learning even if your "
+         "data isn't that big\"; code: github beamandrew/deep_learning_works")
+_BEATS = ("A beats B: SUPPORTED if the sign-flip p < 0.05 and the one-sided 95% lower bound > 0; "
+          "REFUTED if the upper bound < 0.5 points; else INCONCLUSIVE.")
 _LEEK = "Leek 2017, simplystatistics.org, \"Don't use deep learning your data isn't that big\""
 
 CLAIMS: dict[str, ClaimSpec] = {c.id: c for c in [
@@ -52,6 +58,38 @@ CLAIMS: dict[str, ClaimSpec] = {c.id: c for c in [
         "A beats B (argmax beats h2o's rule): SUPPORTED if p < 0.05 and lower bound > 0; "
         "REFUTED if the upper bound < 0.5 points; else INCONCLUSIVE.",
         "0v1", ("naive_dnn_argmax", "naive_dnn")),
+    ClaimSpec(
+        "beam/tuned-cnn-beats-leekasso",
+        "A properly trained small CNN (Beam's, ~200k parameters) beats the Leekasso at n ≤ 80 "
+        "on MNIST 0 vs 1.",
+        _BEAM,
+        _BEATS,
+        "0v1", ("beam_cnn", "leekasso"), grid="cnn"),
+    ClaimSpec(
+        "beam/tuned-mlp-beats-leekasso",
+        "A properly trained MLP (Beam's, ~120k parameters) beats the Leekasso at n ≤ 80 on "
+        "MNIST 0 vs 1.",
+        _BEAM,
+        _BEATS,
+        "0v1", ("beam_mlp", "leekasso")),
+    ClaimSpec(
+        "beam/training-not-overfitting",
+        "Leek's net failed from poor training, not overfitting: the same 5×160 tanh net, "
+        "trained well, is no worse than the Leekasso and beats the naive training.",
+        _BEAM,
+        "Both parts: the well-trained net is no worse than the Leekasso by more than 1 point "
+        "(SUPPORTED if the one-sided 95% lower bound > −1 point; REFUTED if the upper bound "
+        "< −1 point), and it beats the naive DNN labelled by argmax (A beats B). SUPPORTED if "
+        "both parts are; REFUTED if either part is; else INCONCLUSIVE. Training accuracies are "
+        "reported beside it.",
+        "0v1", ("well_trained_leek_net", "leekasso", "naive_dnn_argmax")),
+    ClaimSpec(
+        "beam/sgd-settings-matter",
+        "Poor SGD settings give misleadingly bad results: Beam's recreation of Leek's net does "
+        "better without its collapsing learning-rate decay (same SGD rate, inputs and epochs).",
+        _BEAM,
+        _BEATS + " (A: no decay; B: Beam's decay 0.99)",
+        "0v1", ("beam_leek_net_no_decay", "beam_leek_net")),
 ]}
 
 #: (claim id, task, scale, data source kind) -> measured evidence against the claim.

@@ -168,7 +168,9 @@ def _item_scale(item):
     if name not in SCALES:
         return None
     c = item.config
-    return SCALES[name].override(sizes=c.getoption("--sizes"), draws=c.getoption("--draws"))
+    scale = SCALES[name].override(sizes=c.getoption("--sizes"), draws=c.getoption("--draws"))
+    cid = _claim_id(item)
+    return scale.grid(registry.get(cid).grid) if cid in registry.CLAIMS else scale
 
 
 def pytest_collection_modifyitems(config, items):
@@ -228,6 +230,7 @@ class ClaimRun:
         self.task = parse_task(spec.task)
         self.alpha = ALPHA
         self.runs: list[pd.DataFrame] = []
+        self.train_vs_test: list[str] = []
         self.started = time.perf_counter()
 
     def curve(self, contenders, *, task=None, sizes=None) -> pd.DataFrame:
@@ -239,6 +242,15 @@ class ClaimRun:
 
     def paired(self, runs: pd.DataFrame, *, better: str, baseline: str) -> stats.Paired:
         return stats.paired(runs, better=better, baseline=baseline, seed=self.engine.root_seed)
+
+    def all_of(self, *parts: stats.Verdict) -> stats.Verdict:
+        """The claim holds if every part does (REFUTED if any part is), per CLAIMS.md."""
+        return stats.all_of(*parts, statement=self.spec.statement)
+
+    def show_train_vs_test(self, contenders) -> None:
+        """Add a panel of training against test accuracy per n for these contenders to the
+        claim's figure (over- or under-fitting, shown)."""
+        self.train_vs_test = list(contenders)
 
     def check(self, verdict: stats.Verdict) -> None:
         """Record the verdict in the report, then assert it is SUPPORTED."""
@@ -288,6 +300,7 @@ class ClaimRun:
             "per_size": per_size,
             "references": references_for(self.spec.id, self.task.name, contenders),
             "_runs": runs,
+            **({"train_vs_test": self.train_vs_test} if self.train_vs_test else {}),
             **({"effect_unit": "points per unit of log n"} if verdict.rule == "trend" else {}),
         }
 
@@ -314,7 +327,8 @@ def claim(request, scale) -> ClaimRun:
     if cid is None:
         raise pytest.UsageError(f"{request.node.nodeid} uses the claim fixture without "
                                 "@pytest.mark.claim('<id>')")
-    return ClaimRun(request.node, registry.get(cid), scale, _engine(request.config))
+    spec = registry.get(cid)
+    return ClaimRun(request.node, spec, scale.grid(spec.grid), _engine(request.config))
 
 
 # -- outcomes, verdict table and report ---------------------------------------------------------

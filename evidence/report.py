@@ -398,8 +398,9 @@ def _series(claim: Mapping) -> dict[str, list[dict]]:
 def _render_png(claim: Mapping) -> bytes:
     from matplotlib.figure import Figure  # no pyplot: no global backend state is touched
 
-    fig = Figure(figsize=(7, 4.5), dpi=110)
-    ax = fig.add_subplot()
+    fit_panel = [str(x) for x in claim.get("train_vs_test") or []]
+    fig = Figure(figsize=(12, 4.8) if fit_panel else (7, 4.5), dpi=110)
+    ax = fig.add_subplot(1, 2, 1) if fit_panel else fig.add_subplot()
     series = _series(claim)
     refs = [r for r in claim.get("references") or [] if r.get("n") and r.get("acc")]
 
@@ -496,11 +497,44 @@ def _render_png(claim: Mapping) -> bytes:
     band = f"{band or 'shaded'}: 95% interval of the mean over draws"
     foot = band + ("; published: " + "; ".join(sources) if sources else "")
     fig.text(0.01, 0.01, foot, fontsize=6.5, color="#57606a", ha="left", va="bottom", wrap=True)
-    fig.subplots_adjust(left=0.1, right=0.98, top=0.86, bottom=0.16)
+    if fit_panel:
+        _train_test_panel(fig.add_subplot(1, 2, 2), series, fit_panel, colours)
+        fig.subplots_adjust(left=0.06, right=0.99, top=0.86, bottom=0.16, wspace=0.18)
+    else:
+        fig.subplots_adjust(left=0.1, right=0.98, top=0.86, bottom=0.16)
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
     return buf.getvalue()
+
+
+def _train_test_panel(ax, series: Mapping[str, list[dict]], names: list[str],
+                      colours: Mapping[str, str]) -> None:
+    """Training (dashed, hollow) against test (solid) accuracy per n: a net that fits its
+    draw but tests badly overfits; one that does not even fit its draw is under-trained."""
+    lows: list[float] = []
+    for name in names:
+        rows = series.get(name) or []
+        if not rows:
+            continue
+        col = colours.get(name) or contender_colour(name)
+        n = np.array([r.get("n") for r in rows], dtype=float)
+        test = np.array([_num(r.get("mean_acc")) for r in rows], dtype=float)
+        train = np.array([_num(r.get("mean_train_acc")) if _num(r.get("mean_train_acc")) is not None
+                          else np.nan for r in rows], dtype=float)
+        lows.extend(float(x) for x in np.concatenate([test, train]) if np.isfinite(x))
+        ax.plot(n, test, color=col, marker="o", markersize=4, linewidth=1.8, label=f"{name}: test")
+        ax.plot(n, train, color=col, marker="o", markersize=5, linewidth=1.2, linestyle="--",
+                markerfacecolor="none", label=f"{name}: train")
+    ax.set_ylim(max(0.0, min(lows) - 0.02) if lows else 0.5, 1.005)
+    ax.set_xlabel("Training set size")
+    ax.set_ylabel("Accuracy")
+    ax.set_title("training (dashed) against test (solid) accuracy", fontsize=9)
+    ax.grid(True, color="#d0d7de", linewidth=0.6, alpha=0.8)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    if lows:
+        ax.legend(loc="best", fontsize=7, frameon=True, framealpha=0.9)
 
 
 # --------------------------------------------------------------------------- Markdown
@@ -564,6 +598,20 @@ def _design_sentence(c: Mapping) -> str:
         bits.append(f"device {c['device']}")
     bits.append(f"runtime {_secs(c.get('runtime_s'))} s")
     return "; ".join(bits)
+
+
+def _fit_sentence(c: Mapping) -> str:
+    """Mean training against test accuracy (over sizes) for the claim's train_vs_test nets."""
+    parts = []
+    for name in c.get("train_vs_test") or []:
+        rows = [r for r in c.get("per_size") or [] if r.get("contender") == name]
+        train = [_num(r.get("mean_train_acc")) for r in rows if _num(r.get("mean_train_acc")) is not None]
+        test = [_num(r.get("mean_acc")) for r in rows if _num(r.get("mean_acc")) is not None]
+        if train and test:
+            parts.append(f"{name}: train {np.mean(train):.3f}, test {np.mean(test):.3f}")
+    return ("Mean over sizes of training and test accuracy — " + "; ".join(parts) + ". A net "
+            "that fits its draw but tests badly overfits; one that does not fit its draw is "
+            "under-trained. The figure's right panel shows them per n.")
 
 
 def _per_size_rows(c: Mapping) -> list[tuple[str, ...]]:
@@ -649,6 +697,8 @@ def _markdown(report: Mapping) -> str:
             L.append("")
         if c.get("explanation"):
             L += ["**Explanation.**", "", _fence(str(c["explanation"])), ""]
+        if c.get("train_vs_test"):
+            L += [f"**Over- or under-fitting.** {_fit_sentence(c)}", ""]
         L += ["**Per size.** Mean test accuracy over draws ± the mean binomial standard error of "
               "one test accuracy on this test set; 95% interval of the mean over draws.", ""]
         if c.get("per_size"):
@@ -783,6 +833,8 @@ def _html(report: Mapping, pngs: Mapping[str, bytes]) -> str:
                                  num_cols={2, 3}, raw_cols={0, 1, 2, 3}))
         if c.get("explanation"):
             H.append(f"<h3>Explanation</h3><pre>{_e(c['explanation'])}</pre>")
+        if c.get("train_vs_test"):
+            H.append(f"<h3>Over- or under-fitting</h3><p>{_e(_fit_sentence(c))}</p>")
         png = pngs.get(c["figure"])
         if png is not None:
             data = base64.b64encode(png).decode("ascii")

@@ -32,20 +32,40 @@ class Scale:
     sizes: tuple[int, ...]
     draws: int
     note: str = ""
+    #: named grids (sizes, draws) for claims whose contenders are compute-bound (``"cnn"``); a
+    #: claim names its grid in ``claims/registry.py``; any other grid is (sizes, draws) above
+    grids: tuple[tuple[str, tuple[int, ...], int], ...] = ()
 
     def override(self, *, sizes=None, draws=None) -> "Scale":
-        """The scale with a user's ``--sizes``/``--draws``; renamed ``custom`` if anything changed."""
-        new = replace(self, sizes=tuple(sizes) if sizes else self.sizes, draws=draws or self.draws)
-        if (new.sizes, new.draws) != (self.sizes, self.draws):
+        """The scale with a user's ``--sizes``/``--draws`` (applied to every grid); renamed
+        ``custom`` if anything changed."""
+        grids = tuple((g, tuple(sizes) if sizes else s, draws or d) for g, s, d in self.grids)
+        new = replace(self, sizes=tuple(sizes) if sizes else self.sizes, draws=draws or self.draws,
+                      grids=grids)
+        if (new.sizes, new.draws, new.grids) != (self.sizes, self.draws, self.grids):
             new = replace(new, name="custom", note=f"overrides {self.name}")
         return new
 
+    def grid(self, name: str = "default") -> "Scale":
+        """This scale's sizes and draws for a claim on grid ``name`` (same scale name)."""
+        for g, sizes, draws in self.grids:
+            if g == name:
+                return replace(self, sizes=sizes, draws=draws, grids=())
+        return replace(self, grids=())
+
 
 #: The anchor sizes, so the fidelity tests compare like with like; 10 draws as in Leek's anchor.
+#: The CNN (about 1 TFLOP per fit at n = 80, compute-bound on a CPU) gets its own grid: three
+#: sizes spanning the range, 6 draws. With the anchor spreads, the CNN-vs-Leekasso effect the
+#: anchors show (3.5 points averaged over these sizes) is detected with power 0.87
+#: (``tests/test_scales.py``); n = 20 rather than 40 because the Leekasso's spread, which
+#: dominates the error, is largest at small n where the expected gap is too.
 SMALL = Scale("small", (10, 20, 40, 60, 80), 10,
-              "CI and make report: the anchor sizes, 10 draws (power ≥ 0.8, see module doc)")
-#: Leek's grid n = 10, 15, ..., 80 with 20 draws per size.
-FULL = Scale("full", tuple(range(10, 85, 5)), 20, "nightly grid, meant for a GPU")
+              "CI and make report: the anchor sizes, 10 draws (power ≥ 0.8, see module doc)",
+              grids=(("cnn", (10, 20, 80), 6),))
+#: Leek's grid n = 10, 15, ..., 80 with 20 draws per size, for every contender.
+FULL = Scale("full", tuple(range(10, 85, 5)), 20, "nightly grid, meant for a GPU",
+             grids=(("cnn", tuple(range(10, 85, 5)), 20),))
 SCALES = {s.name: s for s in (SMALL, FULL)}
 
 

