@@ -93,7 +93,12 @@ CLAIMS: dict[str, ClaimSpec] = {c.id: c for c in [
 ]}
 
 #: (claim id, task, scale, data source kind) -> measured evidence against the claim.
-EXPECTED: dict[tuple[str, str, str, str], str] = {}
+EXPECTED: dict[tuple[str, str, str, str], str] = {
+    ("beam/training-not-overfitting", "0v1", "small", "bundled"): (
+        "INCONCLUSIVE (seed 2017, bundled data, CPU, 2026-11-29): the well-trained 5x160 tanh "
+        "net beats the naive net by argmax (+1.6 points [+0.9, +2.5], p = 0.0008) but is not "
+        "shown to be within 1 point of the Leekasso: -0.7 points [-1.6, +0.1]"),
+}
 
 
 def get(claim_id: str) -> ClaimSpec:

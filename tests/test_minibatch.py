@@ -186,3 +186,13 @@ def test_cuda_stack_matches_cpu(td, net):
     gpu = net.fit_many(sets, td.test_X, seeds, device="cuda")
     agree = np.mean([np.mean((a.test_scores > 0.5) == (b.test_scores > 0.5)) for a, b in zip(cpu, gpu)])
     assert agree >= 0.98
+
+
+def test_cpu_chunks_change_nothing(td, monkeypatch):
+    """BeamCNN trains a cell in chunks on the CPU: the same fits as one stack."""
+    sets, seeds = _sets(td, 10, 3, "BeamCNN")
+    chunked = BeamCNN(epochs=3).fit_many(sets, td.test_X[:50], seeds)
+    monkeypatch.setattr(BeamCNN, "cpu_chunk", None)
+    whole = BeamCNN(epochs=3).fit_many(sets, td.test_X[:50], seeds)
+    for a, b in zip(chunked, whole):
+        np.testing.assert_allclose(a.test_scores, b.test_scores, atol=1e-5)
