@@ -25,12 +25,28 @@ class ClaimSpec:
     contenders: tuple[str, ...]
     #: the scale's grid the claim runs on: "default", or "cnn" for compute-bound contenders
     grid: str = "default"
+    #: other digit pairs the claim is rerun on as a generalisation probe ("<id>@<pair>"): a
+    #: probe reports its verdict whatever the direction, Holm-adjusted across the probe family
+    probes: tuple[str, ...] = ()
+    #: probe pairs run at the full scale only
+    full_probes: tuple[str, ...] = ()
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """The digit pairs the claim uses: ``task`` is one ("0v1") or several ("0v1+4v9")."""
+        return tuple(self.task.split("+"))
 
 
 _BEAM = ("Beam 2017, beamandrew.github.io, \"You can probably use deep learning even if your "
          "data isn't that big\"; code: github beamandrew/deep_learning_works")
 _BEATS = ("A beats B: SUPPORTED if the sign-flip p < 0.05 and the one-sided 95% lower bound > 0; "
           "REFUTED if the upper bound < 0.5 points; else INCONCLUSIVE.")
+_ROBINSON = ("Robinson 2017 (Twitter) and 2018, \"Exploring handwritten digit data: a tidy "
+             "analysis of the MNIST dataset\"")
+#: the hard pair every Leek and Beam claim is also run on (Robinson: 4 vs 9 is hard)
+PROBE_PAIRS = ("4v9",)
+#: and, at the full scale only, the other hard pair Robinson named
+FULL_PROBE_PAIRS = ("7v9",)
 _LEEK = "Leek 2017, simplystatistics.org, \"Don't use deep learning your data isn't that big\""
 
 CLAIMS: dict[str, ClaimSpec] = {c.id: c for c in [
@@ -40,7 +56,7 @@ CLAIMS: dict[str, ClaimSpec] = {c.id: c for c in [
         _LEEK,
         "A beats B: SUPPORTED if the sign-flip p < 0.05 and the one-sided 95% lower bound > 0; "
         "REFUTED if the upper bound < 0.5 points; else INCONCLUSIVE.",
-        "0v1", ("leekasso", "naive_dnn")),
+        "0v1", ("leekasso", "naive_dnn"), probes=PROBE_PAIRS, full_probes=FULL_PROBE_PAIRS),
     ClaimSpec(
         "leek/gap-narrows-with-n",
         "The deep net catches up as n grows: the paired gap (Leekasso − naive DNN) shrinks "
@@ -49,7 +65,7 @@ CLAIMS: dict[str, ClaimSpec] = {c.id: c for c in [
         "Trend: OLS slope of the per-draw difference on log n with HC3 errors; SUPPORTED if "
         "the one-sided p < 0.05 and the upper bound < 0; REFUTED if the lower bound ≥ 0; else "
         "INCONCLUSIVE.",
-        "0v1", ("leekasso", "naive_dnn")),
+        "0v1", ("leekasso", "naive_dnn"), probes=PROBE_PAIRS, full_probes=FULL_PROBE_PAIRS),
     ClaimSpec(
         "leek/label-rule-artefact",
         "Part of Leek's gap is h2o's max-F1 label rule, not the net: the same fitted naive nets "
@@ -57,21 +73,21 @@ CLAIMS: dict[str, ClaimSpec] = {c.id: c for c in [
         "this suite's finding (CLAIMS.md, Leek's experiment: h2o's two-class label rule)",
         "A beats B (argmax beats h2o's rule): SUPPORTED if p < 0.05 and lower bound > 0; "
         "REFUTED if the upper bound < 0.5 points; else INCONCLUSIVE.",
-        "0v1", ("naive_dnn_argmax", "naive_dnn")),
+        "0v1", ("naive_dnn_argmax", "naive_dnn"), probes=PROBE_PAIRS, full_probes=FULL_PROBE_PAIRS),
     ClaimSpec(
         "beam/tuned-cnn-beats-leekasso",
         "A properly trained small CNN (Beam's, ~200k parameters) beats the Leekasso at n ≤ 80 "
         "on MNIST 0 vs 1.",
         _BEAM,
         _BEATS,
-        "0v1", ("beam_cnn", "leekasso"), grid="cnn"),
+        "0v1", ("beam_cnn", "leekasso"), grid="cnn", probes=PROBE_PAIRS, full_probes=FULL_PROBE_PAIRS),
     ClaimSpec(
         "beam/tuned-mlp-beats-leekasso",
         "A properly trained MLP (Beam's, ~120k parameters) beats the Leekasso at n ≤ 80 on "
         "MNIST 0 vs 1.",
         _BEAM,
         _BEATS,
-        "0v1", ("beam_mlp", "leekasso")),
+        "0v1", ("beam_mlp", "leekasso"), probes=PROBE_PAIRS, full_probes=FULL_PROBE_PAIRS),
     ClaimSpec(
         "beam/training-not-overfitting",
         "Leek's net failed from poor training, not overfitting: the same 5×160 tanh net, "
@@ -82,14 +98,32 @@ CLAIMS: dict[str, ClaimSpec] = {c.id: c for c in [
         "< −1 point), and it beats the naive DNN labelled by argmax (A beats B). SUPPORTED if "
         "both parts are; REFUTED if either part is; else INCONCLUSIVE. Training accuracies are "
         "reported beside it.",
-        "0v1", ("well_trained_leek_net", "leekasso", "naive_dnn_argmax")),
+        "0v1", ("well_trained_leek_net", "leekasso", "naive_dnn_argmax"), probes=PROBE_PAIRS, full_probes=FULL_PROBE_PAIRS),
     ClaimSpec(
         "beam/sgd-settings-matter",
         "Poor SGD settings give misleadingly bad results: Beam's recreation of Leek's net does "
         "better without its collapsing learning-rate decay (same SGD rate, inputs and epochs).",
         _BEAM,
         _BEATS + " (A: no decay; B: Beam's decay 0.99)",
-        "0v1", ("beam_leek_net_no_decay", "beam_leek_net")),
+        "0v1", ("beam_leek_net_no_decay", "beam_leek_net"), probes=PROBE_PAIRS, full_probes=FULL_PROBE_PAIRS),
+    ClaimSpec(
+        "robinson/centre-edge-rule-suffices",
+        "On MNIST 0 vs 1, a two-feature rule (centre ink against left/right edge ink) is as good "
+        "as a model: no worse than the Leekasso by more than 1 point.",
+        _ROBINSON,
+        "A is no worse than B by more than 1 point: SUPPORTED if the one-sided 95% lower bound "
+        "> −1 point; REFUTED if the upper bound < −1 point; else INCONCLUSIVE.",
+        "0v1", ("centre_edge_rule", "leekasso")),
+    ClaimSpec(
+        "robinson/zero-one-is-too-easy",
+        "0 vs 1 is too easy to tell methods apart; a hard pair (4 vs 9) is not.",
+        _ROBINSON,
+        "At the scale's largest n, with the fixed set {Leekasso, centre/edge rule, Beam's MLP, "
+        "Beam's CNN}: SUPPORTED if on 0 vs 1 each of the other three matches the CNN within ±1 "
+        "point (TOST) and on 4 vs 9 the CNN beats at least one of them by more than 1 point; "
+        "REFUTED if on 0 vs 1 the CNN beats some member by more than 1 point, or on 4 vs 9 every "
+        "member matches the CNN within ±1 point; else INCONCLUSIVE.",
+        "0v1+4v9", ("leekasso", "centre_edge_rule", "beam_mlp", "beam_cnn"), grid="cnn"),
 ]}
 
 #: (claim id, task, scale, data source kind) -> measured evidence against the claim.
@@ -98,6 +132,14 @@ EXPECTED: dict[tuple[str, str, str, str], str] = {
         "INCONCLUSIVE (seed 2017, bundled data, CPU, 2026-11-29): the well-trained 5x160 tanh "
         "net beats the naive net by argmax (+1.6 points [+0.9, +2.5], p = 0.0008) but is not "
         "shown to be within 1 point of the Leekasso: -0.7 points [-1.6, +0.1]"),
+    ("robinson/centre-edge-rule-suffices", "0v1", "small", "bundled"): (
+        "REFUTED (seed 2017, bundled data, CPU, 2026-11-29): the two-feature rule is 7.8 points "
+        "below the Leekasso [-9.2, -6.7]; at n = 80 it scores 0.923 against 0.990"),
+    ("robinson/zero-one-is-too-easy", "0v1+4v9", "small", "bundled"): (
+        "REFUTED (seed 2017, bundled data, CPU, 2026-11-29), by the centre/edge rule: at n = 80 "
+        "on 0 vs 1 the CNN beats it by 7.2 points [6.9, 7.9] (the Leekasso and the MLP do match "
+        "the CNN within 1 point there); on 4 vs 9 the CNN beats all three by more than 1 point "
+        "(+12.8, +31.2, +5.5)"),
 }
 
 

@@ -4,7 +4,8 @@ For every (task, n, draw) the training images come from :mod:`evidence.draws` (t
 for every contender: the paired design) and the test set is the task's fixed test set.
 Contenders whose ``fit_spec`` is equal share one fit (a different label rule on the same fitted
 net costs nothing). All draws of a (fit, n) cell are fitted in one call to the contender's
-``fit_many`` (batched training for the nets).
+``fit_many`` (batched training for the nets), or in groups of the contender's
+``fit_group_size`` (the CPU CNN), each group cached as soon as it is done.
 
 Each fit is cached on disk, one file per (fit spec, task, data, seeds, n, draw, device, code
 version), written atomically as soon as its cell is done: an interrupted run resumes where it
@@ -160,16 +161,21 @@ class Engine:
                     out[(n, d)] = hit
             if not missing:
                 continue
-            t0 = time.perf_counter()
-            fitted = self._fit_cell(rep, task, n, missing, samples, td)
-            for d, fit in zip(missing, fitted):
-                self.cache.put(keys[d], fit)
-                self._memo[keys[d]] = fit
-                out[(n, d)] = fit
-            if self.progress:
-                self.progress(f"{task.name} {rep.fit_spec()['fit']:<16} n={n:<3} "
-                              f"{len(missing)} draw(s) fitted in {time.perf_counter() - t0:5.1f}s"
-                              f" ({draws - len(missing)} cached)")
+            group = rep.fit_group_size(self.device) or len(missing)
+            done = draws - len(missing)
+            for start in range(0, len(missing), group):
+                part = missing[start:start + group]
+                t0 = time.perf_counter()
+                fitted = self._fit_cell(rep, task, n, part, samples, td)
+                for d, fit in zip(part, fitted):
+                    self.cache.put(keys[d], fit)
+                    self._memo[keys[d]] = fit
+                    out[(n, d)] = fit
+                done += len(part)
+                if self.progress:
+                    self.progress(f"{task.name} {rep.fit_spec()['fit']:<16} n={n:<3} "
+                                  f"{len(part)} draw(s) fitted in {time.perf_counter() - t0:5.1f}s"
+                                  f" ({done}/{draws} done)")
         return out
 
     def curve(self, *, task: Task, contenders: Sequence[Contender], sizes: Sequence[int],

@@ -173,14 +173,40 @@ def _item_scale(item):
     return scale.grid(registry.get(cid).grid) if cid in registry.CLAIMS else scale
 
 
+def _item_pair(item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("pair") if callspec else None
+
+
+def pytest_generate_tests(metafunc):
+    """A claim with probe pairs runs once on its own task and once per probe pair."""
+    if "claim" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("claim")
+    cid = marker.args[0] if marker and marker.args else None
+    if cid not in registry.CLAIMS or not registry.CLAIMS[cid].probes:
+        return
+    spec = registry.CLAIMS[cid]
+    pairs = [spec.task, *spec.probes, *spec.full_probes]
+    metafunc.parametrize("pair", pairs, ids=pairs)
+
+
 def pytest_collection_modifyitems(config, items):
     st = _state(config)
+    small_only_probe = [i for i in items if _claim_id(i) in registry.CLAIMS
+                        and _item_pair(i) in registry.CLAIMS[_claim_id(i)].full_probes
+                        and i.callspec.params.get("scale") != "full"]
+    if small_only_probe:  # full-scale-only probes do not exist at the small scale
+        config.hook.pytest_deselected(items=small_only_probe)
+        items[:] = [i for i in items if i not in small_only_probe]
     for item in items:
         cid = _claim_id(item)
         scale = _item_scale(item) if cid else None
         if scale is None:
             continue
         spec = registry.get(cid)
+        if _item_pair(item) not in (None, spec.task):
+            continue  # a probe passes whenever it reaches a verdict
         reason = registry.expected_failure(cid, spec.task, scale.name, st["source_kind"])
         if reason:
             item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
@@ -196,13 +222,15 @@ def pytest_collection_finish(session):
         engine = _engine(session.config)
         for item in items:
             spec, scale = registry.get(_claim_id(item)), _item_scale(item)
-            td = task_data(engine.source, parse_task(spec.task), split_seed=engine.split_seed)
-            too_big = [n for n in scale.sizes if n > td.pool_size]
-            if too_big:
-                raise DataError(
-                    f"size {max(too_big)} is larger than the training pool of {td.pool_size} "
-                    f"images for task {spec.task} ({engine.source.name}); use --sizes with values "
-                    f"≤ {td.pool_size}")
+            pair = _item_pair(item)
+            for name in ((pair,) if pair not in (None, spec.task) else spec.tasks):
+                td = task_data(engine.source, parse_task(name), split_seed=engine.split_seed)
+                too_big = [n for n in scale.sizes if n > td.pool_size]
+                if too_big:
+                    raise DataError(
+                        f"size {max(too_big)} is larger than the training pool of {td.pool_size} "
+                        f"images for task {name} ({engine.source.name}); use --sizes with values "
+                        f"≤ {td.pool_size}")
     except DataError as exc:
         raise pytest.UsageError(str(exc)) from None
 
@@ -225,9 +253,13 @@ def claims_engine(request) -> Engine:
 class ClaimRun:
     """One claim at one scale: fits curves, builds comparisons, records the verdict."""
 
-    def __init__(self, item, spec: registry.ClaimSpec, scale, engine: Engine):
+    def __init__(self, item, spec: registry.ClaimSpec, scale, engine: Engine,
+                 probe: str | None = None):
         self.item, self.spec, self.scale, self.engine = item, spec, scale, engine
-        self.task = parse_task(spec.task)
+        self.probe = probe
+        self.task = parse_task(probe or spec.tasks[0])
+        self.tasks = {name: parse_task(name) for name in spec.tasks}
+        self.notes: list[str] = []
         self.alpha = ALPHA
         self.runs: list[pd.DataFrame] = []
         self.train_vs_test: list[str] = []
@@ -247,6 +279,10 @@ class ClaimRun:
         """The claim holds if every part does (REFUTED if any part is), per CLAIMS.md."""
         return stats.all_of(*parts, statement=self.spec.statement)
 
+    def note(self, text: str) -> None:
+        """A line for the claim's section of the report (e.g. a fitted model's numbers)."""
+        self.notes.append(str(text))
+
     def show_train_vs_test(self, contenders) -> None:
         """Add a panel of training against test accuracy per n for these contenders to the
         claim's figure (over- or under-fitting, shown)."""
@@ -256,6 +292,8 @@ class ClaimRun:
         """Record the verdict in the report, then assert it is SUPPORTED."""
         _state(self.item.config)["records"].append(self._record(verdict))
         _state(self.item.config)["items"][self.item.nodeid] = len(_state(self.item.config)["records"]) - 1
+        if self.probe:  # a probe reports its verdict whatever the direction
+            return
         assert verdict.supported, verdict.explain()
 
     # -- the report record ------------------------------------------------------------------
@@ -265,7 +303,10 @@ class ClaimRun:
         td = self.engine.task_data(self.task)
         contenders = list(dict.fromkeys(runs["contender"]))
         per_size = []
-        for (name, n), g in runs.groupby(["contender", "n"], sort=False):
+        several = runs["task"].nunique() > 1  # a claim over two tasks: name@task per series
+        for (task_name, name, n), g in runs.groupby(["task", "contender", "n"], sort=False):
+            if several:
+                name = f"{name}@{task_name}"
             acc = g["test_acc"].to_numpy()
             k = len(acc)
             half = sps.t.ppf(0.975, k - 1) * acc.std(ddof=1) / np.sqrt(k) if k > 1 else np.nan
@@ -279,11 +320,17 @@ class ClaimRun:
         cfg = self.item.config
         xfail = self.item.get_closest_marker("xfail")
         d = verdict.to_dict()
+        probe = {}
+        if self.probe:
+            probe = {"probe": True, "probe_of": self.spec.id, "p_value_raw": d["p_value"],
+                     "draws_to_decide": _draws_to_decide(verdict, self.scale.draws)}
         return {
-            "id": self.spec.id, "statement": self.spec.statement, "source": self.spec.source,
-            "rule": self.spec.rule, "task": self.task.name, "scale": self.scale.name,
+            "id": f"{self.spec.id}@{self.probe}" if self.probe else self.spec.id,
+            "statement": self.spec.statement, "source": self.spec.source,
+            "rule": self.spec.rule, "task": self.probe or self.spec.task, "scale": self.scale.name,
             "contenders": contenders, "alpha": self.alpha,
-            "verdict": d["outcome"], "expected": "XFAIL" if xfail else "SUPPORTED",
+            "verdict": d["outcome"],
+            "expected": "PROBE" if self.probe else "XFAIL" if xfail else "SUPPORTED",
             "expected_reason": xfail.kwargs.get("reason") if xfail else None,
             "outcome": None, "explanation": verdict.explain(),
             "effect": d["effect"], "ci_low": d["ci_low"], "ci_high": d["ci_high"],
@@ -301,8 +348,39 @@ class ClaimRun:
             "references": references_for(self.spec.id, self.task.name, contenders),
             "_runs": runs,
             **({"train_vs_test": self.train_vs_test} if self.train_vs_test else {}),
+            **({"notes": self.notes} if self.notes else {}),
+            **probe,
             **({"effect_unit": "points per unit of log n"} if verdict.rule == "trend" else {}),
         }
+
+
+def _draws_to_decide(verdict: stats.Verdict, draws: int) -> int | None:
+    """For an INCONCLUSIVE verdict: draws per size at which the observed effect would equal the
+    minimum detectable effect (the MDE shrinks as 1/sqrt(draws)); None otherwise."""
+    if verdict.outcome is not stats.Outcome.INCONCLUSIVE or verdict.mde is None:
+        return None
+    effect = abs(verdict.effect or 0.0)
+    if not np.isfinite(verdict.mde) or effect < 1e-9:
+        return None
+    return int(np.ceil(draws * (verdict.mde / effect) ** 2))
+
+
+def _holm_probes(records: list[dict]) -> None:
+    """Holm-adjust the probes' p-values within each scale; a probe SUPPORTED on its raw p whose
+    adjusted p is not below alpha becomes INCONCLUSIVE (interval-based REFUTED stands)."""
+    by_scale: dict[str, list[dict]] = {}
+    for r in records:
+        if r.get("probe") and r.get("p_value_raw") is not None:
+            by_scale.setdefault(r["scale"], []).append(r)
+    for family in by_scale.values():
+        adjusted = stats.holm([r["p_value_raw"] for r in family], alpha=ALPHA)
+        for r, p in zip(family, adjusted):
+            r["p_value"] = float(p)
+            r["holm_family"] = len(family)
+            if r["verdict"] == "SUPPORTED" and not p < ALPHA:
+                r["verdict"] = "INCONCLUSIVE"
+                r["explanation"] = (f"{r.get('explanation') or ''}\nHolm across {len(family)} "
+                                    f"probes: p = {p:.4g}, not below {ALPHA}: INCONCLUSIVE")
 
 
 def _repro(item) -> str:
@@ -321,14 +399,22 @@ def _repro(item) -> str:
 
 
 @pytest.fixture
-def claim(request, scale) -> ClaimRun:
-    """The claim this test verifies (from its ``@pytest.mark.claim`` marker) at ``scale``."""
+def pair() -> str | None:
+    """The digit pair a claim runs on: its own task, or a probe pair (parametrised per claim)."""
+    return None
+
+
+@pytest.fixture
+def claim(request, scale, pair) -> ClaimRun:
+    """The claim this test verifies (from its ``@pytest.mark.claim`` marker) at ``scale``, on
+    its own task or, as a probe, on another pair."""
     cid = _claim_id(request.node)
     if cid is None:
         raise pytest.UsageError(f"{request.node.nodeid} uses the claim fixture without "
                                 "@pytest.mark.claim('<id>')")
     spec = registry.get(cid)
-    return ClaimRun(request.node, spec, scale.grid(spec.grid), _engine(request.config))
+    probe = pair if pair not in (None, spec.task) else None
+    return ClaimRun(request.node, spec, scale.grid(spec.grid), _engine(request.config), probe=probe)
 
 
 # -- outcomes, verdict table and report ---------------------------------------------------------
@@ -343,10 +429,14 @@ def pytest_runtest_makereport(item, call):
     if idx is None:  # the test broke before reaching a verdict
         scale = _item_scale(item)
         spec = registry.get(_claim_id(item))
+        pair = _item_pair(item)
+        probe = pair if pair not in (None, spec.task) else None
         st["records"].append({
-            "id": spec.id, "statement": spec.statement, "source": spec.source, "rule": spec.rule,
-            "task": spec.task, "scale": scale.name if scale else "?", "contenders": list(spec.contenders),
-            "alpha": ALPHA, "verdict": "ERROR", "expected": "SUPPORTED", "outcome": "error",
+            "id": f"{spec.id}@{probe}" if probe else spec.id, "statement": spec.statement,
+            "source": spec.source, "rule": spec.rule, "task": probe or spec.task,
+            "scale": scale.name if scale else "?", "contenders": list(spec.contenders),
+            "alpha": ALPHA, "verdict": "ERROR", "expected": "PROBE" if probe else "SUPPORTED",
+            "outcome": "error",
             "explanation": str(call.excinfo.value) if call.excinfo else "no verdict was recorded",
             "effect": None, "ci_low": None, "ci_high": None, "p_value": None, "mde": None,
             "runtime_s": call.duration, "pool_size": 0, "test_size": 0, "repro": _repro(item),
@@ -374,6 +464,7 @@ def _write(config) -> Path | None:
         return None
     import torch
 
+    _holm_probes(st["records"])
     runs = [r.pop("_runs") for r in st["records"] if "_runs" in r]
     st["runs"].extend(runs)
     all_runs = (pd.concat(st["runs"], ignore_index=True).drop_duplicates(["task", "n", "draw", "contender"])
@@ -391,7 +482,24 @@ def _write(config) -> Path | None:
         "pytest_args": list(config.invocation_params.args),
     }
     out = Path(config.getoption("--report-dir"))
-    report_mod.write_report(out, run=run, claims=st["records"], runs=all_runs[keep + extra])
+    report_mod.write_report(out, run=run, claims=st["records"], runs=all_runs[keep + extra],
+                            pairs=_pair_images(st, all_runs))
+    return out
+
+
+def _pair_images(st: dict, runs: pd.DataFrame) -> dict:
+    """Mean image of each digit of every pair in the runs, over its training pool only."""
+    from models.robinson import REGIONS
+
+    engine = st.get("engine")
+    if engine is None or runs.empty:
+        return {}
+    out: dict = {"regions": {k: [list(r) for r in v] for k, v in REGIONS.items()}}
+    for name in sorted(runs["task"].unique()):
+        task = parse_task(name)
+        td = engine.task_data(task)
+        out[name] = {"digits": [task.a, task.b],
+                     "means": [td.pool_X[td.pool_y == k].mean(axis=0).tolist() for k in (0, 1)]}
     return out
 
 

@@ -80,9 +80,10 @@ _FIXED_COLOURS = {
     "beam_cnn": "#009E73",
     "beam_mlp": "#CC79A7",
     "beam_leek_net": "#882255",
-    "beam_leek_net_nodecay": "#44AA99",
+    "beam_leek_net_no_decay": "#44AA99",
     "beam_leekasso": "#56B4E9",
-    "centre_edge": "#000000",
+    "centre_edge_rule": "#999933",
+    "well_trained_leek_net": "#000000",
 }
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
 
@@ -314,7 +315,7 @@ def plot_claim(claim: dict, path: Path) -> None:
 
 
 def write_report(out_dir: str | os.PathLike, *, run: dict, claims: list[dict],
-                 runs: pd.DataFrame | None) -> Path:
+                 runs: pd.DataFrame | None, pairs: Mapping | None = None) -> Path:
     """Write claims.json, runs.csv, claims.md, index.html and figures/<slug>.png to out_dir.
 
     Claim records with the same (id, scale, task) are collapsed to the last one given. Raises
@@ -350,6 +351,12 @@ def write_report(out_dir: str | os.PathLike, *, run: dict, claims: list[dict],
         png = _render_png(c)
         _atomic_write(out / c["figure"], png)
         pngs[c["figure"]] = png
+    report["pair_figures"] = []
+    for name, png in _pair_figures(runs, pairs or {}):
+        path = f"figures/{name}.png"
+        _atomic_write(out / path, png)
+        pngs[path] = png
+        report["pair_figures"].append(path)
     for stale in figures.glob("*.png"):
         if f"figures/{stale.name}" not in pngs:
             stale.unlink(missing_ok=True)
@@ -537,6 +544,89 @@ def _train_test_panel(ax, series: Mapping[str, list[dict]], names: list[str],
         ax.legend(loc="best", fontsize=7, frameon=True, framealpha=0.9)
 
 
+_PAIRS_NOTE = ("Per digit pair: the mean image of each digit over the training pool only, and "
+               "their difference (red: more ink in the second digit), with the centre/edge "
+               "rule's regions outlined (centre solid, edges dashed); and every contender's "
+               "learning curve on each pair, side by side.")
+
+
+def _pair_figures(runs: pd.DataFrame | None, pairs: Mapping) -> list[tuple[str, bytes]]:
+    """figures/pairs-curves.png (learning curves per pair, side by side) and
+    figures/mean-images-<pair>.png for each pair given in ``pairs``:
+    {pair: {"digits": [a, b], "means": [784 floats, 784 floats]}, "regions": {...}}."""
+    out = []
+    if not pairs:  # drawn for runs of the suite (the plugin passes the pairs' images)
+        return out
+    tasks = sorted(runs["task"].unique()) if runs is not None and len(runs) else []
+    if tasks:
+        out.append(("pairs-curves", _render_pair_curves(runs, tasks)))
+    regions = pairs.get("regions") or {}
+    for task, entry in pairs.items():
+        if task == "regions":
+            continue
+        out.append((f"mean-images-{slug(task)}", _render_mean_images(task, entry, regions)))
+    return out
+
+
+def _render_pair_curves(runs: pd.DataFrame, tasks: list[str]) -> bytes:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.2 * len(tasks) + 2.2, 4.4), dpi=100)
+    axes = [fig.add_subplot(1, len(tasks), i + 1) for i in range(len(tasks))]
+    lows = []
+    for ax, task in zip(axes, tasks):
+        sub = runs[runs["task"] == task]
+        for name, g in sub.groupby("contender", sort=True):
+            m = g.groupby("n")["test_acc"].mean()
+            lows.append(float(m.min()))
+            ax.plot(m.index, m.values, marker=_MARKERS[_stable_index(name, len(_MARKERS))],
+                    markersize=4, linewidth=1.5, color=contender_colour(name), label=name)
+        ax.set_title(f"task {task}", fontsize=10)
+        ax.set_xlabel("Training set size")
+        ax.grid(True, color="#d0d7de", linewidth=0.6, alpha=0.8)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    low = max(0.0, min(lows) - 0.02) if lows else 0.5
+    for ax in axes:
+        ax.set_ylim(low, 1.005)
+    axes[0].set_ylabel("Mean test accuracy")
+    handles, labels = axes[-1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize=7, frameon=True, framealpha=0.9)
+    fig.suptitle("Learning curves by digit pair (mean over draws)", fontsize=11, fontweight="bold")
+    fig.subplots_adjust(left=0.07, right=0.8, top=0.86, bottom=0.13, wspace=0.15)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _render_mean_images(task: str, entry: Mapping, regions: Mapping) -> bytes:
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    a, b = entry["digits"]
+    ma, mb = (np.asarray(m, dtype=float).reshape(28, 28) for m in entry["means"])
+    fig = Figure(figsize=(9.5, 3.4), dpi=100)
+    panels = [(f"mean {a} (training pool)", ma, "gray_r", 0, 255),
+              (f"mean {b} (training pool)", mb, "gray_r", 0, 255),
+              (f"mean {b} − mean {a}", mb - ma, "RdBu_r", -255, 255)]
+    for i, (title, img, cmap, lo, hi) in enumerate(panels):
+        ax = fig.add_subplot(1, 3, i + 1)
+        ax.imshow(img, cmap=cmap, vmin=lo, vmax=hi)
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([0, 4, 8, 12, 16, 20, 24])
+        ax.set_yticks([0, 4, 8, 12, 16, 20, 24])
+        ax.tick_params(labelsize=6)
+        for kind, style in (("centre", "-"), ("edge", "--")):
+            for r0, r1, c0, c1 in regions.get(kind, ()):
+                ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0 + 1, r1 - r0 + 1, fill=False,
+                                       edgecolor="#009E73", linewidth=1.4, linestyle=style))
+    fig.suptitle(f"Digit pair {task}: where the ink is", fontsize=11, fontweight="bold")
+    fig.subplots_adjust(left=0.03, right=0.99, top=0.82, bottom=0.06, wspace=0.15)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    return buf.getvalue()
+
+
 # --------------------------------------------------------------------------- Markdown
 
 def _md_cell(text) -> str:
@@ -679,6 +769,9 @@ def _markdown(report: Mapping) -> str:
         rows.append((f"[{r[0]}](#{_anchor(c)})", r[1], r[2], f"**{r[3]}**", *r[4:]))
     L += _md_table(_SUMMARY_HEADER, rows, right={4, 5})
     L += ["", _UNITS_NOTE, ""]
+    if report.get("pair_figures"):
+        L += ["## Digit pairs", "", _PAIRS_NOTE, ""]
+        L += [f"![{path}]({path})" for path in report["pair_figures"]] + [""]
     for c in claims:
         L += [f'<a id="{_anchor(c)}"></a>', "", f"## {_title(c)}", ""]
         L += [f"**Statement.** {c.get('statement')}", "",
@@ -699,6 +792,8 @@ def _markdown(report: Mapping) -> str:
             L += ["**Explanation.**", "", _fence(str(c["explanation"])), ""]
         if c.get("train_vs_test"):
             L += [f"**Over- or under-fitting.** {_fit_sentence(c)}", ""]
+        for note in c.get("notes") or []:
+            L += [f"**Note.** {note}", ""]
         L += ["**Per size.** Mean test accuracy over draws ± the mean binomial standard error of "
               "one test accuracy on this test set; 95% interval of the mean over draws.", ""]
         if c.get("per_size"):
@@ -808,6 +903,13 @@ def _html(report: Mapping, pngs: Mapping[str, bytes]) -> str:
                      _badge(r[3]), _e(r[4]), _e(r[5]), _outcome_html(c)))
     H.append(_html_table(_SUMMARY_HEADER, rows, num_cols={4, 5}, raw_cols=set(range(7))))
     H.append(f'<p class="note">{_e(_UNITS_NOTE)}</p>')
+    if report.get("pair_figures"):
+        H.append(f'<h2>Digit pairs</h2><p class="note">{_e(_PAIRS_NOTE)}</p>')
+        for path in report["pair_figures"]:
+            if path in pngs:
+                data = base64.b64encode(pngs[path]).decode("ascii")
+                H.append(f'<figure><img alt="{_e(path)}" src="data:image/png;base64,{data}">'
+                         f"<figcaption>File: {_e(path)}</figcaption></figure>")
 
     for c in claims:
         anchor = _anchor(c)
@@ -835,6 +937,8 @@ def _html(report: Mapping, pngs: Mapping[str, bytes]) -> str:
             H.append(f"<h3>Explanation</h3><pre>{_e(c['explanation'])}</pre>")
         if c.get("train_vs_test"):
             H.append(f"<h3>Over- or under-fitting</h3><p>{_e(_fit_sentence(c))}</p>")
+        for note in c.get("notes") or []:
+            H.append(f'<p class="note">{_e(note)}</p>')
         png = pngs.get(c["figure"])
         if png is not None:
             data = base64.b64encode(png).decode("ascii")

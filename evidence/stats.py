@@ -41,6 +41,7 @@ __all__ = [
     "Paired",
     "paired",
     "all_of",
+    "composite",
     "holm",
     "HALF_POINT",
     "CONFIDENCE",
@@ -225,6 +226,9 @@ def _reason(v: Verdict) -> str:
         if v.outcome is Outcome.REFUTED:
             return f"at least one part is REFUTED ({parts})"
         return f"no part is REFUTED but not every part is SUPPORTED ({parts})"
+    if v.parts:  # a composite: the claim's own rule over its parts (see the claim's rule text)
+        parts = ", ".join(f"{q.statement!r}: {q.outcome.value}" for q in v.parts)
+        return f"the claim's rule applied to its parts gives {v.outcome.value} ({parts})"
     return "unknown rule"
 
 
@@ -677,11 +681,8 @@ def paired(
 
 
 def all_of(*verdicts: Verdict, statement: str) -> Verdict:
-    """Conjunction: SUPPORTED if every part is, REFUTED if any part is, else INCONCLUSIVE.
-
-    Effect, interval, sizes and design figures are those of the first part; the p-value is the
-    largest of the parts' p-values.
-    """
+    """Conjunction: SUPPORTED if every part is, REFUTED if any part is, else INCONCLUSIVE
+    (figures as in :func:`composite`)."""
     if not verdicts:
         raise ValueError("all_of needs at least one Verdict; pass the parts' verdicts.")
     for v in verdicts:
@@ -693,10 +694,25 @@ def all_of(*verdicts: Verdict, statement: str) -> Verdict:
         outcome = Outcome.SUPPORTED
     else:
         outcome = Outcome.INCONCLUSIVE
+    return composite(verdicts, outcome=outcome, statement=statement, rule="all_of")
+
+
+def composite(verdicts: Sequence[Verdict], *, outcome: Outcome, statement: str,
+              rule: str = "composite") -> Verdict:
+    """A verdict decided from its parts by a claim's own rule (``outcome``), keeping the parts.
+
+    Effect, interval, sizes and design figures are those of the first part; the p-value is the
+    largest of the parts' p-values.
+    """
+    verdicts = tuple(verdicts)
+    if not verdicts:
+        raise ValueError("a composite verdict needs at least one part")
+    if not isinstance(outcome, Outcome):
+        raise ValueError(f"outcome must be an Outcome, got {outcome!r}")
     first = verdicts[0]
     return Verdict(
         outcome=outcome,
-        rule="all_of",
+        rule=rule,
         statement=str(statement),
         better=first.better,
         baseline=first.baseline,

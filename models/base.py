@@ -25,7 +25,38 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["Contender", "FitOutput", "strictly_above"]
+__all__ = ["Contender", "FitOutput", "strictly_above", "CHECKS_ON_FEW_COLUMNS"]
+
+
+#: scikit-learn estimator checks that fit on a handful of columns: a contender that reads
+#: 28×28 images (784 columns) fails them with a ValueError, and declares them with this list.
+CHECKS_ON_FEW_COLUMNS = (
+    "check_classifier_data_not_an_array",
+    "check_classifiers_classes",
+    "check_classifiers_train",
+    "check_dict_unchanged",
+    "check_dont_overwrite_parameters",
+    "check_dtype_object",
+    "check_estimators_dtypes",
+    "check_estimators_fit_returns_self",
+    "check_estimators_nan_inf",
+    "check_estimators_overwrite_params",
+    "check_estimators_pickle",
+    "check_f_contiguous_array_estimator",
+    "check_fit2d_1feature",
+    "check_fit2d_predict1d",
+    "check_fit_check_is_fitted",
+    "check_fit_idempotent",
+    "check_fit_score_takes_y",
+    "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance",
+    "check_n_features_in",
+    "check_n_features_in_after_fitting",
+    "check_pipeline_consistency",
+    "check_positive_only_tag_during_fit",
+    "check_readonly_memmap_input",
+    "check_supervised_y_2d",
+)
 
 
 @dataclass
@@ -119,6 +150,10 @@ class Contender(ClassifierMixin, BaseEstimator):
             outs.append(FitOutput(est.train_scores_, est.decision_scores(X_test), seconds,
                                   est.fit_info()))
         return outs
+
+    def fit_group_size(self, device: str) -> int | None:
+        """How many draws of a cell to fit per ``fit_many`` call on ``device`` (None: all)."""
+        return None
 
     def fit_info(self) -> dict:
         """Facts about the last fit worth reporting (epochs, pixels kept...)."""

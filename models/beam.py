@@ -41,40 +41,11 @@ import torch
 from evidence.engine import resolve_device
 from evidence.minibatch import (conv, dense, dropout, flatten, init_stack, keras_adam, keras_sgd,
                                 parameter_count, pool, predict_proba, train_minibatch)
-from models.base import Contender, FitOutput
+from models.base import CHECKS_ON_FEW_COLUMNS, Contender, FitOutput
 from models.leeknet import standardise
 
 __all__ = ["BeamCNN", "BeamMLP", "BeamLeekNet", "BeamLeekNetNoDecay", "WellTrainedLeekNet",
            "KerasStyleNet"]
-
-#: scikit-learn estimator checks that fit on a handful of columns (BeamCNN needs 784).
-_CHECKS_ON_FEW_COLUMNS = (
-    "check_classifier_data_not_an_array",
-    "check_classifiers_classes",
-    "check_classifiers_train",
-    "check_dict_unchanged",
-    "check_dont_overwrite_parameters",
-    "check_dtype_object",
-    "check_estimators_dtypes",
-    "check_estimators_fit_returns_self",
-    "check_estimators_nan_inf",
-    "check_estimators_overwrite_params",
-    "check_estimators_pickle",
-    "check_f_contiguous_array_estimator",
-    "check_fit2d_1feature",
-    "check_fit2d_predict1d",
-    "check_fit_check_is_fitted",
-    "check_fit_idempotent",
-    "check_fit_score_takes_y",
-    "check_methods_sample_order_invariance",
-    "check_methods_subset_invariance",
-    "check_n_features_in",
-    "check_n_features_in_after_fitting",
-    "check_pipeline_consistency",
-    "check_positive_only_tag_during_fit",
-    "check_readonly_memmap_input",
-    "check_supervised_y_2d",
-)
 
 _BEAM_SOURCE = "Beam 2017, github beamandrew/deep_learning_works (final commit); Keras 2.0 defaults"
 
@@ -142,30 +113,25 @@ class KerasStyleNet(Contender):
                              .astype(np.float32)).to(dev)
         return predict_proba(stack, X).double().cpu().numpy()
 
-    #: replicates trained together on the CPU (None: the whole cell). The CNN is compute-bound
-    #: there and large stacks only add memory traffic; on a GPU every cell is one stack.
+    #: draws trained together on the CPU (None: the whole cell). The CNN is compute-bound there
+    #: and large stacks only add memory traffic; on a GPU every cell is one stack.
     cpu_chunk: int | None = None
+
+    def fit_group_size(self, device: str) -> int | None:
+        return self.cpu_chunk if resolve_device(device).type == "cpu" else None
 
     def fit_many(self, train_sets, X_test, seeds, device="cpu"):
         Xs = [np.asarray(X, dtype=np.float64) for X, _ in train_sets]
         ys = [np.asarray(y, dtype=np.int64) for _, y in train_sets]
+        t0 = time.perf_counter()
+        stack, state, _, info = self._train(Xs, ys, list(seeds), device)
+        seconds = (time.perf_counter() - t0) / len(Xs)
         X_test = np.asarray(X_test, dtype=np.float64)
-        seeds = list(seeds)
-        chunk = len(Xs)
-        if self.cpu_chunk and resolve_device(device).type == "cpu":
-            chunk = self.cpu_chunk
-        outs = []
-        for c in range(0, len(Xs), chunk):
-            sl = slice(c, c + chunk)
-            t0 = time.perf_counter()
-            stack, state, _, info = self._train(Xs[sl], ys[sl], seeds[sl], device)
-            seconds = (time.perf_counter() - t0) / len(Xs[sl])
-            p_train = self._proba(stack, state, Xs[sl], device)
-            p_test = self._proba(stack, state, [X_test] * len(Xs[sl]), device)
-            outs += [FitOutput(p_train[r], p_test[r], seconds,
-                               {"epochs": int(info["epochs"][r]), "train_loss": float(info["loss"][r])})
-                     for r in range(len(Xs[sl]))]
-        return outs
+        p_train = self._proba(stack, state, Xs, device)
+        p_test = self._proba(stack, state, [X_test] * len(Xs), device)
+        return [FitOutput(p_train[r], p_test[r], seconds,
+                          {"epochs": int(info["epochs"][r]), "train_loss": float(info["loss"][r])})
+                for r in range(len(Xs))]
 
     # -- the scikit-learn face ----------------------------------------------------------------
     def _fit01(self, X, y):
@@ -222,7 +188,7 @@ class BeamCNN(_BeamAdamNet):
     def expected_failed_checks(self) -> dict[str, str]:
         reason = ("the check fits on 1-10 feature columns; BeamCNN takes 28×28 images (784 "
                   "columns) and says so with a ValueError")
-        return {name: reason for name in _CHECKS_ON_FEW_COLUMNS}
+        return {name: reason for name in CHECKS_ON_FEW_COLUMNS}
 
 
 class BeamMLP(_BeamAdamNet):

@@ -41,7 +41,7 @@ CLAIM_ID = "leek/leekasso-beats-naive-dnn"
 # Plugins the claim runs do not use are left out to save start-up time.
 PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
           "-p", "no:hypothesispytest", "-p", "no:benchmark"]
-DESIGN = ["claims", "-m", "small", "-k", "leekasso_beats", "--sizes", "10,20", "--draws", "3"]
+DESIGN = ["claims", "-m", "small", "-k", "leekasso_beats and 0v1", "--sizes", "10,20", "--draws", "3"]
 TRACEBACK = "Traceback (most recent call last)"
 FAULT_ENV = "FAULT_PLUGIN_INTERRUPT_AT"
 #: The suite fits (contender, n) cells in the order Leekasso n=10, n=20, NaiveDNN n=10, n=20.

@@ -188,11 +188,14 @@ def test_cuda_stack_matches_cpu(td, net):
     assert agree >= 0.98
 
 
-def test_cpu_chunks_change_nothing(td, monkeypatch):
-    """BeamCNN trains a cell in chunks on the CPU: the same fits as one stack."""
+def test_cpu_groups_change_nothing(td):
+    """On the CPU the engine fits BeamCNN's draws in groups of ``fit_group_size``: the same
+    fits as one stack."""
+    net = BeamCNN(epochs=3)
+    g = net.fit_group_size("cpu")
+    assert g and g < 3
     sets, seeds = _sets(td, 10, 3, "BeamCNN")
-    chunked = BeamCNN(epochs=3).fit_many(sets, td.test_X[:50], seeds)
-    monkeypatch.setattr(BeamCNN, "cpu_chunk", None)
-    whole = BeamCNN(epochs=3).fit_many(sets, td.test_X[:50], seeds)
-    for a, b in zip(chunked, whole):
+    grouped = [o for c in range(0, 3, g) for o in net.fit_many(sets[c:c + g], td.test_X[:50], seeds[c:c + g])]
+    whole = net.fit_many(sets, td.test_X[:50], seeds)
+    for a, b in zip(grouped, whole):
         np.testing.assert_allclose(a.test_scores, b.test_scores, atol=1e-5)

@@ -31,6 +31,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from evidence.engine import init_tanh_stack
 from models.beam import (BeamCNN, BeamLeekNet, BeamLeekNetNoDecay, BeamMLP,
                          WellTrainedLeekNet)
+from models.robinson import CentreEdgeRule
 from models.leekasso import BeamLeekasso, Leekasso, f_test_pvalues, r_lm_rank_and_pivot
 from models.leeknet import (NaiveDNN, NaiveDNNArgmax, h2o_max_f1_threshold, h2o_training_error,
                             standardise)
@@ -40,7 +41,7 @@ from models.leeknet import (NaiveDNN, NaiveDNNArgmax, h2o_max_f1_threshold, h2o_
 SMALL_NET = dict(hidden=(8, 8), max_epochs=2, compile=False, random_state=0)
 ESTIMATORS = [Leekasso(), BeamLeekasso(), NaiveDNN(**SMALL_NET), NaiveDNNArgmax(**SMALL_NET),
               BeamMLP(epochs=2), BeamLeekNet(epochs=1), BeamLeekNetNoDecay(epochs=1),
-              WellTrainedLeekNet(max_steps=5), BeamCNN(epochs=1)]
+              WellTrainedLeekNet(max_steps=5), BeamCNN(epochs=1), CentreEdgeRule()]
 
 #: Checks that fail for a reason not yet declared by the models themselves (none at present;
 #: each model declares its own in ``expected_failed_checks``, checked with xfail_strict=True).
