@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["Contender", "FitOutput", "strictly_above", "CHECKS_ON_FEW_COLUMNS"]
+__all__ = ["Contender", "BatchedContender", "FitOutput", "strictly_above", "CHECKS_ON_FEW_COLUMNS"]
 
 
 #: scikit-learn estimator checks that fit on a handful of columns: a contender that reads
@@ -164,4 +164,46 @@ class Contender(ClassifierMixin, BaseEstimator):
         raise NotImplementedError
 
     def _scores(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class BatchedContender(Contender):
+    """A contender that fits many draws at once (the nets). Subclasses implement
+    ``_train(Xs, ys, seeds, device) -> (fitted, info)`` (``info``: arrays with one entry per
+    draw), ``_proba(fitted, X_list, device) -> (R, m)`` p(class 1), and ``_draw_info(info, r)``;
+    the scikit-learn face is the same code with one draw."""
+
+    def fit_many(self, train_sets, X_test, seeds, device="cpu"):
+        Xs = [np.asarray(X, dtype=np.float64) for X, _ in train_sets]
+        ys = [np.asarray(y, dtype=np.int64) for _, y in train_sets]
+        t0 = time.perf_counter()
+        fitted, info = self._train(Xs, ys, list(seeds), device)
+        seconds = (time.perf_counter() - t0) / len(Xs)
+        X_test = np.asarray(X_test, dtype=np.float64)
+        p_train = self._proba(fitted, Xs, device)
+        p_test = self._proba(fitted, [X_test] * len(Xs), device)
+        return [FitOutput(p_train[r].astype(np.float64), p_test[r].astype(np.float64), seconds,
+                          self._draw_info(info, r))
+                for r in range(len(Xs))]
+
+    def _fit01(self, X, y):
+        seed = 0 if self.random_state is None else int(self.random_state)
+        self.fitted_, info = self._train([X], [y], [seed], self.device)
+        self.info_ = self._draw_info(info, 0)
+        self.epochs_ = self.info_.get("epochs")
+
+    def _scores(self, X):
+        return self._proba(self.fitted_, [X], self.device)[0].astype(np.float64)
+
+    def fit_info(self) -> dict:
+        return dict(self.info_)
+
+    # -- to implement -------------------------------------------------------------------------
+    def _train(self, Xs, ys, seeds, device):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _proba(self, fitted, X_list, device) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _draw_info(self, info: dict, r: int) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError

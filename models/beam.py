@@ -33,7 +33,6 @@ Every draw of a cell trains together (``evidence/minibatch.py``).
 """
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import torch
@@ -41,7 +40,7 @@ import torch
 from evidence.engine import resolve_device
 from evidence.minibatch import (conv, dense, dropout, flatten, init_stack, keras_adam, keras_sgd,
                                 parameter_count, pool, predict_proba, train_minibatch)
-from models.base import CHECKS_ON_FEW_COLUMNS, Contender, FitOutput
+from models.base import CHECKS_ON_FEW_COLUMNS, BatchedContender
 from models.leeknet import standardise
 
 __all__ = ["BeamCNN", "BeamMLP", "BeamLeekNet", "BeamLeekNetNoDecay", "WellTrainedLeekNet",
@@ -50,7 +49,7 @@ __all__ = ["BeamCNN", "BeamMLP", "BeamLeekNet", "BeamLeekNetNoDecay", "WellTrain
 _BEAM_SOURCE = "Beam 2017, github beamandrew/deep_learning_works (final commit); Keras 2.0 defaults"
 
 
-class KerasStyleNet(Contender):
+class KerasStyleNet(BatchedContender):
     """A Keras ``Sequential`` model trained by ``model.fit``, one per draw, all draws together.
 
     Subclasses set ``layers()``, ``input_shape``, ``_optimiser()`` and the fit settings
@@ -102,16 +101,20 @@ class KerasStyleNet(Contender):
         info = train_minibatch(stack, X, y, epochs=self.epochs, batch_size=self.batch_size,
                                optimiser=self._optimiser(), seeds=seeds,
                                stop_loss=self._stop_loss(), check_every=self._check_every())
-        return stack, state, X, info
+        return (stack, state), info
 
     def _check_every(self) -> int:
         return 1
 
-    def _proba(self, stack, state, X_list, device) -> np.ndarray:
+    def _proba(self, fitted, X_list, device) -> np.ndarray:
+        stack, state = fitted
         dev = resolve_device(device)
         X = torch.from_numpy(np.stack([self._inputs(state, r, X) for r, X in enumerate(X_list)])
                              .astype(np.float32)).to(dev)
         return predict_proba(stack, X).double().cpu().numpy()
+
+    def _draw_info(self, info, r) -> dict:
+        return {"epochs": int(info["epochs"][r]), "train_loss": float(info["loss"][r])}
 
     #: draws trained together on the CPU (None: the whole cell). The CNN is compute-bound there
     #: and large stacks only add memory traffic; on a GPU every cell is one stack.
@@ -119,31 +122,6 @@ class KerasStyleNet(Contender):
 
     def fit_group_size(self, device: str) -> int | None:
         return self.cpu_chunk if resolve_device(device).type == "cpu" else None
-
-    def fit_many(self, train_sets, X_test, seeds, device="cpu"):
-        Xs = [np.asarray(X, dtype=np.float64) for X, _ in train_sets]
-        ys = [np.asarray(y, dtype=np.int64) for _, y in train_sets]
-        t0 = time.perf_counter()
-        stack, state, _, info = self._train(Xs, ys, list(seeds), device)
-        seconds = (time.perf_counter() - t0) / len(Xs)
-        X_test = np.asarray(X_test, dtype=np.float64)
-        p_train = self._proba(stack, state, Xs, device)
-        p_test = self._proba(stack, state, [X_test] * len(Xs), device)
-        return [FitOutput(p_train[r], p_test[r], seconds,
-                          {"epochs": int(info["epochs"][r]), "train_loss": float(info["loss"][r])})
-                for r in range(len(Xs))]
-
-    # -- the scikit-learn face ----------------------------------------------------------------
-    def _fit01(self, X, y):
-        seed = 0 if self.random_state is None else int(self.random_state)
-        self.stack_, self.state_, _, info = self._train([X], [y], [seed], self.device)
-        self.epochs_ = int(info["epochs"][0])
-
-    def _scores(self, X):
-        return self._proba(self.stack_, self.state_, [X], self.device)[0]
-
-    def fit_info(self) -> dict:
-        return {"epochs": self.epochs_}
 
     def expected_failed_checks(self) -> dict[str, str]:
         return {}

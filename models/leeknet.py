@@ -26,13 +26,12 @@ separate, named contender that reuses the fit.
 """
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import torch
 
 from evidence.engine import forward_proba, init_tanh_stack, resolve_device, train_online_stack
-from models.base import Contender, FitOutput
+from models.base import BatchedContender
 
 __all__ = ["NaiveDNN", "NaiveDNNArgmax", "h2o_max_f1_threshold", "h2o_training_error"]
 
@@ -107,7 +106,7 @@ def standardise(Xs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return np.stack(means), np.stack(inv), np.stack(masks)
 
 
-class NaiveDNN(Contender):
+class NaiveDNN(BatchedContender):
     """Leek's naive deep net, faithful to his h2o call (see the module docstring).
 
     Parameters beyond the faithful defaults exist for tests and benchmarks: ``max_epochs``,
@@ -147,7 +146,7 @@ class NaiveDNN(Contender):
         return bool(self.compile)
 
     def _train(self, Xs: list[np.ndarray], ys: list[np.ndarray], seeds: list[int], device):
-        """Fit one net per training set, all together. Returns (stack, means, inv_sd, info)."""
+        """Fit one net per training set, all together. Returns ((stack, means, inv_sd), info)."""
         if len({len(X) for X in Xs}) != 1:
             raise ValueError("a batched fit needs training sets of one size")
         dev = resolve_device(device)
@@ -181,39 +180,21 @@ class NaiveDNN(Contender):
             src = torch.where(valid.unsqueeze(2), t, torch.zeros((), dtype=t.dtype, device=dev))
             full.scatter_add_(1, idx.unsqueeze(2).expand_as(t), src)
             getattr(stack, name)[0] = full
-        return stack, means, inv, info
+        return (stack, means, inv), info
 
-    def _proba(self, stack, means, inv, X_list, device) -> np.ndarray:
+    def _proba(self, fitted, X_list, device) -> np.ndarray:
+        stack, means, inv = fitted
         Z = np.stack([(X - m) * s for X, m, s in zip(X_list, means, inv)]).astype(np.float32)
         return forward_proba(stack, torch.from_numpy(Z).to(resolve_device(device))).cpu().numpy()
 
-    def fit_many(self, train_sets, X_test, seeds, device="cpu"):
-        Xs = [np.asarray(X, dtype=np.float64) for X, _ in train_sets]
-        ys = [np.asarray(y, dtype=np.int64) for _, y in train_sets]
-        t0 = time.perf_counter()
-        stack, means, inv, info = self._train(Xs, ys, list(seeds), device)
-        seconds = (time.perf_counter() - t0) / len(Xs)
-        p_train = self._proba(stack, means, inv, Xs, device)
-        X_test = np.asarray(X_test, dtype=np.float64)
-        p_test = self._proba(stack, means, inv, [X_test] * len(Xs), device)
-        return [FitOutput(p_train[r].astype(np.float64), p_test[r].astype(np.float64), seconds,
-                          {"epochs": int(info["epochs"][r]),
-                           "train_error_h2o": float(info["train_error"][r]),
-                           "pixels_kept": int(info["pixels_kept"][r])})
-                for r in range(len(Xs))]
+    def _draw_info(self, info, r) -> dict:
+        return {"epochs": int(info["epochs"][r]), "train_error_h2o": float(info["train_error"][r]),
+                "pixels_kept": int(info["pixels_kept"][r])}
 
-    # -- the scikit-learn face ---------------------------------------------------------------
-    def _fit01(self, X, y):
-        seed = 0 if self.random_state is None else self.random_state
-        stack, means, inv, info = self._train([X], [y], [seed], self.device)
-        self.stack_, self.mean_, self.inv_sd_ = stack, means, inv
-        self.epochs_ = int(info["epochs"][0])
-
-    def _scores(self, X):
-        return self._proba(self.stack_, self.mean_, self.inv_sd_, [X], self.device)[0].astype(np.float64)
-
-    def fit_info(self) -> dict:
-        return {"epochs": self.epochs_}
+    # -- the fitted net, for inspection ----------------------------------------------------
+    stack_ = property(lambda self: self.fitted_[0], doc="the fitted TanhNetStack (one replicate)")
+    mean_ = property(lambda self: self.fitted_[1], doc="column means of the training draw")
+    inv_sd_ = property(lambda self: self.fitted_[2], doc="1/sd per column (0 where constant)")
 
     def expected_failed_checks(self) -> dict[str, str]:
         return {}
