@@ -345,7 +345,8 @@ class ClaimRun:
                        "ci_low": p["ci_low"], "ci_high": p["ci_high"], "p_value": p["p_value"]}
                       for p in d.get("parts", [])],
             "per_size": per_size,
-            "references": references_for(self.spec.id, self.task.name, contenders),
+            # published points are per task: none on a figure that mixes two tasks
+            "references": [] if several else references_for(self.spec.id, self.task.name, contenders),
             "_runs": runs,
             **({"train_vs_test": self.train_vs_test} if self.train_vs_test else {}),
             **({"notes": self.notes} if self.notes else {}),
