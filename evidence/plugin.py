@@ -258,7 +258,6 @@ class ClaimRun:
         self.item, self.spec, self.scale, self.engine = item, spec, scale, engine
         self.probe = probe
         self.task = parse_task(probe or spec.tasks[0])
-        self.tasks = {name: parse_task(name) for name in spec.tasks}
         self.notes: list[str] = []
         self.alpha = ALPHA
         self.runs: list[pd.DataFrame] = []
@@ -321,9 +320,14 @@ class ClaimRun:
         xfail = self.item.get_closest_marker("xfail")
         d = verdict.to_dict()
         probe = {}
+        explanation = verdict.explain()
         if self.probe:
+            more = _draws_to_decide(verdict, self.scale.draws)
             probe = {"probe": True, "probe_of": self.spec.id, "p_value_raw": d["p_value"],
-                     "draws_to_decide": _draws_to_decide(verdict, self.scale.draws)}
+                     "draws_to_decide": more}
+            if more:
+                explanation += (f"\nabout {more} draws per size would make the observed effect "
+                                "equal to the minimum detectable effect")
         return {
             "id": f"{self.spec.id}@{self.probe}" if self.probe else self.spec.id,
             "statement": self.spec.statement, "source": self.spec.source,
@@ -332,7 +336,7 @@ class ClaimRun:
             "verdict": d["outcome"],
             "expected": "PROBE" if self.probe else "XFAIL" if xfail else "SUPPORTED",
             "expected_reason": xfail.kwargs.get("reason") if xfail else None,
-            "outcome": None, "explanation": verdict.explain(),
+            "outcome": None, "explanation": explanation,
             "effect": d["effect"], "ci_low": d["ci_low"], "ci_high": d["ci_high"],
             "p_value": d["p_value"], "mde": d["mde"],
             "runtime_s": time.perf_counter() - self.started,
