@@ -124,6 +124,14 @@ CLAIMS: dict[str, ClaimSpec] = {c.id: c for c in [
         "REFUTED if on 0 vs 1 the CNN beats some member by more than 1 point, or on 4 vs 9 every "
         "member matches the CNN within ±1 point; else INCONCLUSIVE.",
         "0v1+4v9", ("leekasso", "centre_edge_rule", "beam_mlp", "beam_cnn"), grid="cnn"),
+    ClaimSpec(
+        "kaplan/finetuning-beats-scratch",
+        "Fine-tuning the last layers of a pretrained net beats training it from scratch on "
+        "small data (here: in-domain, disjoint classes — Beam's CNN pretrained on the other "
+        "eight digits, convolutional layers frozen, against the same CNN from scratch).",
+        "rkaplan, Hacker News item 14485362 (on Beam's post)",
+        _BEATS + " On 4 vs 9; draw d uses pretrained net d mod K (K = 2 small, 5 full).",
+        "4v9", ("finetuned_cnn", "beam_cnn"), grid="cnn", probes=("0v1",)),
 ]}
 
 #: (claim id, task, scale, data source kind) -> measured evidence against the claim.
@@ -140,6 +148,9 @@ EXPECTED: dict[tuple[str, str, str, str], str] = {
         "on 0 vs 1 the CNN beats it by 7.2 points [6.9, 7.9] (the Leekasso and the MLP do match "
         "the CNN within 1 point there); on 4 vs 9 the CNN beats all three by more than 1 point "
         "(+12.8, +31.2, +5.5)"),
+    ("kaplan/finetuning-beats-scratch", "4v9", "small", "bundled"): (
+        "INCONCLUSIVE (seed 2017, bundled data, CPU, 2026-11-29): fine-tuning the pretrained "
+        "CNN's head against the CNN from scratch on 4 vs 9: -0.0 points [-2.2, +2.4], p = 0.50"),
 }
 
 

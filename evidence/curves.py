@@ -31,11 +31,11 @@ from evidence.data import DataError, Source, Task, TaskData, task_data
 from evidence.draws import Draw, contender_seed, draw_sample
 from models.base import Contender, FitOutput
 
-__all__ = ["ResultCache", "Engine", "code_version", "CACHE_FORMAT"]
+__all__ = ["ResultCache", "Engine", "FitContext", "code_version", "CACHE_FORMAT"]
 
 CACHE_FORMAT = 1
 _ENGINE_FILES = ("models/base.py", "evidence/engine.py", "evidence/draws.py", "evidence/data.py",
-                 "evidence/curves.py")
+                 "evidence/curves.py", "evidence/minibatch.py", "evidence/pretrain.py")
 _ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -106,6 +106,20 @@ def _spec_text(contender: Contender) -> str:
 
 
 @dataclass
+class FitContext:
+    """What a contender that depends on more than its training draw (a pretrained net) may
+    ask the engine for: the data source, the pair, the root seed, which draws these are, the
+    result-cache directory (None: keep nothing) and the device."""
+
+    source: Source
+    task: Task
+    root_seed: int
+    draws: list[int]
+    cache_dir: Path | None
+    device: str
+
+
+@dataclass
 class Engine:
     """Fits and caches learning curves for one data source, seed pair and device."""
 
@@ -141,6 +155,10 @@ class Engine:
                 for d in missing]
         seeds = [contender_seed(root_seed=self.root_seed, task=task, n=n, draw=d,
                                 contender=rep.fit_spec()["fit"]) for d in missing]
+        if getattr(rep, "wants_context", False):
+            ctx = FitContext(self.source, task, self.root_seed, list(missing), self.cache.root,
+                             self.device)
+            return rep.fit_many(sets, td.test_X, seeds, device=self.device, context=ctx)
         return rep.fit_many(sets, td.test_X, seeds, device=self.device)
 
     def fits(self, rep: Contender, task: Task, sizes: Sequence[int], draws: int,

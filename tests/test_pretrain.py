@@ -42,3 +42,28 @@ def test_pretraining_is_deterministic_and_cached(tmp_path):
         entry.write_bytes(b"garbage")
     again = pretrain(source, task, 3, cache_dir=tmp_path, epochs=1)
     assert not again.cached and torch.equal(again.params[0], a.params[0])
+
+
+def test_finetuned_cnn_uses_net_d_mod_k_and_refuses_non_digits():
+    import pytest
+
+    from evidence.curves import FitContext
+    from evidence.draws import draw_sample
+    from models.kaplan import FineTunedCNN
+
+    source, task = load_source(), digit_pair(4, 9)
+    td = task_data(source, task)
+    draws = [0, 1, 2]
+    sets = []
+    for d in draws:
+        s = draw_sample(td.pool_y, n=10, draw=d, task=task, root_seed=2017)
+        sets.append((td.pool_X[s.indices].astype(np.float64), td.pool_y[s.indices]))
+    net = FineTunedCNN(K=2, pretrain_epochs=1, epochs=3)
+    ctx = FitContext(source, task, 2017, draws, None, "cpu")
+    outs = net.fit_many(sets, td.test_X[:20], [1, 2, 3], context=ctx)
+    assert [o.info["pretrained_net"] for o in outs] == [0, 1, 0]
+    with pytest.raises(ValueError, match="context"):
+        net.fit_many(sets, td.test_X[:20], [1, 2, 3])
+    X, y = sets[0]
+    with pytest.raises(ValueError, match="digit labels"):
+        FineTunedCNN(K=1, pretrain_epochs=1, epochs=1).fit(X, np.where(y == 1, 10, 11))
