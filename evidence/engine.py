@@ -20,7 +20,6 @@ import os
 import threading
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import torch
@@ -262,38 +261,18 @@ def _pad_replicates(t: torch.Tensor, total: int) -> torch.Tensor:
     return torch.cat([t, pad], dim=0)
 
 
-def _cpu_workers(count: int) -> int:
-    """Worker threads for CPU chunks: ``CLAIMS_CPU_WORKERS`` (default 1). Measured on the 2-core
-    CI machine, two workers each running one chunk were 2–9× *slower* per step than one worker
-    running them in turn (the two cores share their cache and memory bandwidth)."""
-    try:
-        wanted = int(os.environ.get("CLAIMS_CPU_WORKERS", "1"))
-    except ValueError:
-        wanted = 1
-    return max(1, min(wanted, count))
-
-
 def _run_chunks(run, count: int, device: torch.device) -> None:
-    """Run ``run(c)`` for every chunk. On the CPU each step is far too small to split across
-    cores, so training runs with one intra-op thread (extra threads only spin-wait on such tiny
-    ops), chunk after chunk; on a GPU chunks run in order."""
-    if device.type != "cpu":
+    """Run ``run(c)`` for every chunk, in turn. On the CPU each step is far too small to split
+    across cores, so training runs with one intra-op thread (extra threads only spin-wait on
+    such tiny ops); measured on the 2-core CI machine, two worker threads each taking chunks
+    were 2–9× slower per step than one thread taking them in turn (the cores share their cache
+    and memory bandwidth)."""
+    threads = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    try:
         for c in range(count):
             run(c)
-        return
-    threads = torch.get_num_threads()
-    workers = _cpu_workers(count)
-    torch.set_num_threads(1)
-    try:
-        if workers == 1:
-            for c in range(count):
-                run(c)
-        else:
-            def one_thread(c):
-                torch.set_num_threads(1)  # OpenMP's thread count is per thread
-                run(c)
-            with ThreadPoolExecutor(workers) as pool:
-                list(pool.map(one_thread, range(count)))
     finally:
         torch.set_num_threads(threads)
 

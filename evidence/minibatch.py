@@ -100,28 +100,30 @@ class NetStack:
         return self.params[0].shape[0]
 
 
-def _shapes(layers: Sequence[Layer], input_shape: tuple[int, ...]):
-    """Weight and bias shapes of every parametrised layer, and the flattened width."""
-    shapes = []
+def _walk(layers: Sequence[Layer], input_shape: tuple[int, ...]):
+    """(layer, shape of its input per image) for every layer, checking the architecture."""
     shape = tuple(input_shape)
     for layer in layers:
+        yield layer, shape
         if layer.kind == "dense":
             if len(shape) != 1:
                 raise ValueError("a dense layer needs a flat input: add flatten() before it")
-            shapes.append(((shape[0], layer.units), (layer.units,)))
             shape = (layer.units,)
         elif layer.kind == "conv":
-            c, h, w = shape
-            shapes.append(((layer.units, c, 3, 3), (layer.units,)))
-            shape = (layer.units, h - 2, w - 2)
+            shape = (layer.units, shape[1] - 2, shape[2] - 2)
         elif layer.kind == "pool":
-            c, h, w = shape
-            shape = (c, h // 2, w // 2)
+            shape = (shape[0], shape[1] // 2, shape[2] // 2)
         elif layer.kind == "flatten":
             shape = (int(np.prod(shape)),)
         elif layer.kind != "dropout":
             raise ValueError(f"unknown layer kind {layer.kind!r}")
-    return shapes
+
+
+def _shapes(layers: Sequence[Layer], input_shape: tuple[int, ...]):
+    """Weight and bias shapes of every dense and conv layer."""
+    return [(((shape[0], layer.units) if layer.kind == "dense" else (layer.units, shape[0], 3, 3)),
+             (layer.units,))
+            for layer, shape in _walk(layers, input_shape) if layer.kind in ("dense", "conv")]
 
 
 def parameter_count(layers: Sequence[Layer], input_shape: tuple[int, ...]) -> int:
@@ -140,11 +142,9 @@ def init_stack(layers: Sequence[Layer], input_shape: tuple[int, ...],
     number of input columns actually used, where constant columns are dropped)."""
     params: list[torch.Tensor] = []
     for layer_no, (wshape, bshape) in enumerate(_shapes(layers, input_shape)):
-        receptive = int(np.prod(wshape[2:])) if len(wshape) == 4 else 1
-        if len(wshape) == 4:
-            fan_in, fan_out = wshape[1] * receptive, wshape[0] * receptive
-        else:
-            fan_in, fan_out = wshape
+        receptive = int(np.prod(wshape[2:]))  # 9 for a 3×3 convolution, 1 for a dense layer
+        fan_in, fan_out = ((wshape[1] * receptive, wshape[0] * receptive) if len(wshape) == 4
+                           else wshape)
         mats = []
         for r, g in enumerate(generators):
             fi = fan_in0[r] if (fan_in0 is not None and layer_no == 0) else fan_in
@@ -200,20 +200,8 @@ def forward(stack: NetStack, x: torch.Tensor, params: Sequence[torch.Tensor] | N
 
 def _dropout_widths(stack: NetStack) -> list[tuple[float, tuple[int, ...]]]:
     """(rate, per-image shape) of every dropout layer."""
-    out = []
-    shape = tuple(stack.input_shape)
-    for layer in stack.layers:
-        if layer.kind == "dense":
-            shape = (layer.units,)
-        elif layer.kind == "conv":
-            shape = (layer.units, shape[1] - 2, shape[2] - 2)
-        elif layer.kind == "pool":
-            shape = (shape[0], shape[1] // 2, shape[2] // 2)
-        elif layer.kind == "flatten":
-            shape = (int(np.prod(shape)),)
-        elif layer.kind == "dropout":
-            out.append((layer.rate, shape))
-    return out
+    return [(layer.rate, shape) for layer, shape in _walk(stack.layers, stack.input_shape)
+            if layer.kind == "dropout"]
 
 
 # ------------------------------------------------------------------------------- optimisers

@@ -12,8 +12,8 @@ batch 64, a fresh shuffle every epoch, dropout as in Beam's CNN, ``EPOCHS`` epoc
 deterministic given its pretraining seed; it is cached on disk keyed by the recipe, the data
 (source fingerprint and pair) and this code, written atomically.
 
-Status: the pretraining and its cache only; the ``FineTunedCNN`` contender and the claim are
-still to be built (issue 5).
+``models/kaplan.py`` (``FineTunedCNN``) uses these nets; the all-layers and Fashion-MNIST
+variants of issue 5 are not built yet.
 """
 from __future__ import annotations
 

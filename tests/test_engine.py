@@ -11,7 +11,7 @@ import torch
 
 from evidence.data import digit_pair, load_source, task_data
 from evidence.draws import contender_seed, draw_sample
-from evidence.engine import (TanhNetStack, h2o_adadelta_step, init_tanh_stack, resolve_device,
+from evidence.engine import (TanhNetStack, init_tanh_stack, resolve_device,
                              DeviceError, train_online_stack)
 from models.leeknet import NaiveDNN, h2o_training_error, standardise
 
