@@ -30,6 +30,12 @@ class ClaimSpec:
     probes: tuple[str, ...] = ()
     #: probe pairs run at the full scale only
     full_probes: tuple[str, ...] = ()
+    #: variants of the primary contender rerun on the claim's own task as probes
+    #: ("<id>@<variant>"); the test reads ``claim.variant`` and picks its contender
+    variants: tuple[str, ...] = ()
+    #: (variant, option): a variant that runs only when the option is given (else it skips,
+    #: saying which option it needs)
+    variant_options: tuple[tuple[str, str], ...] = ()
 
     @property
     def tasks(self) -> tuple[str, ...]:
@@ -131,7 +137,9 @@ CLAIMS: dict[str, ClaimSpec] = {c.id: c for c in [
         "eight digits, convolutional layers frozen, against the same CNN from scratch).",
         "rkaplan, Hacker News item 14485362 (on Beam's post)",
         _BEATS + " On 4 vs 9; draw d uses pretrained net d mod K (K = 2 small, 5 full).",
-        "4v9", ("finetuned_cnn", "beam_cnn"), grid="cnn", probes=("0v1",)),
+        "4v9", ("finetuned_cnn", "beam_cnn"), grid="cnn", probes=("0v1",),
+        variants=("all-layers", "cross-domain"),
+        variant_options=(("cross-domain", "--pretrain-dir"),)),
 ]}
 
 #: (claim id, task, scale, data source kind) -> measured evidence against the claim.

@@ -4,25 +4,38 @@ little data is to fine-tune the last layers of a pretrained network.
 ``FineTunedCNN`` (models/kaplan.py): Beam's CNN pretrained on the other eight digits (never the
 target pair: tests/test_pretrain.py), convolutional layers frozen, head trained on the draw.
 Beam's CNN from scratch is the baseline; the Leekasso is on the same figure. Statement and
-rule are pre-registered in claims/registry.py; 0 vs 1 is a probe.
+rule are pre-registered in claims/registry.py. Probes: 0 vs 1; every layer fine-tuned
+(``all-layers``); pretrained on Fashion-MNIST (``cross-domain``, with ``--pretrain-dir``).
 """
 import pytest
 
 from models.beam import BeamCNN
-from models.kaplan import PRETRAIN_SECONDS, FineTunedCNN, pretrain_seeds
+from models.kaplan import (FineTunedCNN, FineTunedCNNAll, FineTunedCNNCrossDomain,
+                           pretraining_cost)
 from models.leekasso import Leekasso
+
+
+def _contender(claim, K: int) -> FineTunedCNN:
+    if claim.variant == "all-layers":
+        return FineTunedCNNAll(K=K)
+    if claim.variant == "cross-domain":
+        return FineTunedCNNCrossDomain(pretrain_dir=claim.pretrain_dir, K=K)
+    assert claim.variant is None, f"unknown variant {claim.variant!r}"
+    return FineTunedCNN(K=K)
 
 
 @pytest.mark.claim("kaplan/finetuning-beats-scratch")
 def test_finetuning_beats_scratch(claim):
     K = 5 if claim.scale.name == "full" else 2
-    runs = claim.curve([FineTunedCNN(K=K), BeamCNN(), Leekasso()])
-    seeds = pretrain_seeds(claim.engine.root_seed, claim.task, K)
-    fresh = [PRETRAIN_SECONDS[k] for k in PRETRAIN_SECONDS
-             if k[1] == claim.task.name and k[2] in seeds]
-    claim.note(f"pretraining: {K} nets on the eight digits other than {claim.task.a} and "
-               f"{claim.task.b}; " + (f"{len(fresh)} trained in this run, "
-                                      f"{sum(fresh):.1f} s in all ({max(fresh):.1f} s the "
-                                      "longest)" if fresh else "all read from the cache")
+    tuned = _contender(claim, K)
+    runs = claim.curve([tuned, BeamCNN(), Leekasso()])
+    cost = pretraining_cost(tuned, claim.engine, claim.task)
+    claim.report_pretraining(cost)
+    fresh = [n["seconds"] for n in cost["nets"] if n["trained_in_this_run"]]
+    claim.note(f"pretraining ({cost['domain']}): {K} nets, each on {cost['images']:,} images of "
+               f"{len(cost['classes'])} classes of {cost['source']} ({cost['epochs']} epochs), "
+               f"{max(n['seconds'] for n in cost['nets']):.1f} s the longest; "
+               + (f"{len(fresh)} trained in this run ({sum(fresh):.1f} s)" if fresh
+                  else "all read from the cache in this run")
                + "; not included in the fit seconds")
-    claim.check(claim.paired(runs, better="finetuned_cnn", baseline="beam_cnn").beats())
+    claim.check(claim.paired(runs, better=tuned.name, baseline="beam_cnn").beats())

@@ -2,11 +2,13 @@
 
 Options (``pytest --help``, group "claims"): ``--device``, ``--seed``, ``--split-seed``,
 ``--draws``, ``--sizes``, ``--report-dir``, ``--mnist-dir`` (or ``CLAIMS_MNIST_DIR``),
-``--results-cache``, ``--no-results-cache``.
+``--pretrain-dir`` (or ``CLAIMS_PRETRAIN_DIR``), ``--results-cache``, ``--no-results-cache``.
 
-Fixtures: ``scale`` (parametrised ``small``/``full``, each carrying its marker) and ``claim``
-(the claim named by the test's ``@pytest.mark.claim`` marker: fits curves through the shared
-engine, builds paired comparisons, records the verdict and asserts it).
+Fixtures: ``scale`` (parametrised ``small``/``full``, each carrying its marker), ``probe``
+(parametrised per claim: its own task, each probe pair and each variant of its registry entry)
+and ``claim`` (the claim named by the test's ``@pytest.mark.claim`` marker: fits curves through
+the shared engine, builds paired comparisons, records the verdict and asserts it; a probe
+records its verdict whatever the direction).
 
 At the end of a run that touched a claim it prints the verdict table and writes ``claims.json``,
 ``runs.csv``, ``claims.md``, ``index.html`` and ``figures/`` to the report directory.
@@ -84,6 +86,9 @@ def pytest_addoption(parser):
     g.addoption("--report-dir", default="reports", help="where the report is written (default reports/)")
     g.addoption("--mnist-dir", default=os.environ.get("CLAIMS_MNIST_DIR"),
                 help="directory with the four MNIST IDX files (default: the bundled 5,000 digits)")
+    g.addoption("--pretrain-dir", default=os.environ.get("CLAIMS_PRETRAIN_DIR"),
+                help="directory with Fashion-MNIST IDX files: runs the cross-domain pretraining "
+                     "probe (default: that probe skips)")
     g.addoption("--results-cache", default=os.environ.get("CLAIMS_RESULTS_CACHE", ".claims-cache"),
                 help="directory of cached fits (default .claims-cache)")
     g.addoption("--no-results-cache", action="store_true", help="fit everything afresh, cache nothing")
@@ -101,6 +106,19 @@ def pytest_configure(config):
             source = load_source(mnist_dir)
         except DataError as exc:
             raise pytest.UsageError(_name_the_setting(str(exc), config)) from None
+    pretrain_dir = config.getoption("--pretrain-dir")
+    if pretrain_dir:
+        try:
+            other = load_source(pretrain_dir)
+        except DataError as exc:
+            message = (str(exc).replace("to use the bundled digits", "to skip the cross-domain probe")
+                       .replace("MNIST IDX files", "Fashion-MNIST IDX files"))
+            raise pytest.UsageError(_name_the_setting(message, config, "--pretrain-dir",
+                                                      "CLAIMS_PRETRAIN_DIR")) from None
+        if other.fingerprint == (source or load_source()).fingerprint:
+            raise pytest.UsageError(
+                f"--pretrain-dir {pretrain_dir} holds the digits the claims run on; the "
+                "cross-domain probe needs another data set (e.g. Fashion-MNIST's IDX files)")
     if not config.getoption("--no-results-cache"):
         cache = Path(config.getoption("--results-cache"))
         try:
@@ -116,13 +134,15 @@ def pytest_configure(config):
     }
 
 
-def _name_the_setting(message: str, config) -> str:
-    """Data errors speak of --mnist-dir; say CLAIMS_MNIST_DIR when that is where it came from."""
-    given = any(a == "--mnist-dir" or a.startswith("--mnist-dir=") for a in config.invocation_params.args)
-    if given or not os.environ.get("CLAIMS_MNIST_DIR"):
+def _name_the_setting(message: str, config, option: str = "--mnist-dir",
+                      env: str = "CLAIMS_MNIST_DIR") -> str:
+    """Data errors speak of --mnist-dir; name the option (or environment variable) the
+    directory came from."""
+    message = message.replace("--mnist-dir", option)
+    given = any(a == option or a.startswith(option + "=") for a in config.invocation_params.args)
+    if given or not os.environ.get(env):
         return message
-    return (message.replace("omit --mnist-dir", "unset CLAIMS_MNIST_DIR")
-                   .replace("--mnist-dir", "CLAIMS_MNIST_DIR"))
+    return message.replace(f"omit {option}", f"unset {env}").replace(option, env)
 
 
 def _state(config) -> dict:
@@ -172,28 +192,37 @@ def _item_scale(item):
     return scale.grid(registry.get(cid).grid) if cid in registry.CLAIMS else scale
 
 
-def _item_pair(item) -> str | None:
+def _item_probe(item) -> str | None:
     callspec = getattr(item, "callspec", None)
-    return callspec.params.get("pair") if callspec else None
+    return callspec.params.get("probe") if callspec else None
+
+
+def _probe_parts(spec: registry.ClaimSpec, probe: str | None) -> tuple[str | None, str | None]:
+    """(probe pair, variant) of a ``probe`` parameter: (None, None) for the claim itself."""
+    if probe in (None, spec.task):
+        return None, None
+    if probe in spec.variants:
+        return None, probe
+    return probe, None
 
 
 def pytest_generate_tests(metafunc):
-    """A claim with probe pairs runs once on its own task and once per probe pair."""
+    """A claim with probes runs once on its own task, once per probe pair and once per variant."""
     if "claim" not in metafunc.fixturenames:
         return
     marker = metafunc.definition.get_closest_marker("claim")
     cid = marker.args[0] if marker and marker.args else None
-    if cid not in registry.CLAIMS or not registry.CLAIMS[cid].probes:
+    spec = registry.CLAIMS.get(cid)
+    if spec is None or not (spec.probes or spec.full_probes or spec.variants):
         return
-    spec = registry.CLAIMS[cid]
-    pairs = [spec.task, *spec.probes, *spec.full_probes]
-    metafunc.parametrize("pair", pairs, ids=pairs)
+    values = [spec.task, *spec.probes, *spec.full_probes, *spec.variants]
+    metafunc.parametrize("probe", values, ids=values)
 
 
 def pytest_collection_modifyitems(config, items):
     st = _state(config)
     small_only_probe = [i for i in items if _claim_id(i) in registry.CLAIMS
-                        and _item_pair(i) in registry.CLAIMS[_claim_id(i)].full_probes
+                        and _item_probe(i) in registry.CLAIMS[_claim_id(i)].full_probes
                         and i.callspec.params.get("scale") != "full"]
     if small_only_probe:  # full-scale-only probes do not exist at the small scale
         config.hook.pytest_deselected(items=small_only_probe)
@@ -204,7 +233,14 @@ def pytest_collection_modifyitems(config, items):
         if scale is None:
             continue
         spec = registry.get(cid)
-        if _item_pair(item) not in (None, spec.task):
+        variant = _probe_parts(spec, _item_probe(item))[1]
+        option = dict(spec.variant_options).get(variant)
+        if option and not config.getoption(option):
+            item.add_marker(pytest.mark.skip(reason=(
+                f"the {variant} probe of {cid} runs only with {option} DIR (a directory of "
+                "Fashion-MNIST's IDX files: train-images-idx3-ubyte[.gz] and the other three); "
+                "not given")))
+        if _item_probe(item) not in (None, spec.task):
             continue  # a probe passes whenever it reaches a verdict
         reason = registry.expected_failure(cid, spec.task, scale.name, st["source_kind"])
         if reason:
@@ -221,8 +257,8 @@ def pytest_collection_finish(session):
         engine = _engine(session.config)
         for item in items:
             spec, scale = registry.get(_claim_id(item)), _item_scale(item)
-            pair = _item_pair(item)
-            for name in ((pair,) if pair not in (None, spec.task) else spec.tasks):
+            pair = _probe_parts(spec, _item_probe(item))[0]
+            for name in ((pair,) if pair else spec.tasks):
                 td = task_data(engine.source, parse_task(name), split_seed=engine.split_seed)
                 too_big = [n for n in scale.sizes if n > td.pool_size]
                 if too_big:
@@ -255,8 +291,12 @@ class ClaimRun:
     def __init__(self, item, spec: registry.ClaimSpec, scale, engine: Engine,
                  probe: str | None = None):
         self.item, self.spec, self.scale, self.engine = item, spec, scale, engine
-        self.probe = probe
-        self.task = parse_task(probe or spec.tasks[0])
+        pair, self.variant = _probe_parts(spec, probe)
+        #: the probe's name ("4v9", "all-layers"), None for the claim itself
+        self.probe = pair or self.variant
+        self.task = parse_task(pair or spec.tasks[0])
+        self.pretrain_dir = item.config.getoption("--pretrain-dir")
+        self.pretraining: list[dict] = []
         self.notes: list[str] = []
         self.alpha = ALPHA
         self.runs: list[pd.DataFrame] = []
@@ -280,6 +320,11 @@ class ClaimRun:
     def note(self, text: str) -> None:
         """A line for the claim's section of the report (e.g. a fitted model's numbers)."""
         self.notes.append(str(text))
+
+    def report_pretraining(self, cost: dict) -> None:
+        """Put a pretrained contender's pretraining cost (``models.kaplan.pretraining_cost``) in
+        the claim's record, apart from the fit seconds."""
+        self.pretraining.append(cost)
 
     def show_train_vs_test(self, contenders) -> None:
         """Add a panel of training against test accuracy per n for these contenders to the
@@ -323,14 +368,16 @@ class ClaimRun:
         if self.probe:
             more = _draws_to_decide(verdict, self.scale.draws)
             probe = {"probe": True, "probe_of": self.spec.id, "p_value_raw": d["p_value"],
-                     "draws_to_decide": more}
+                     "draws_to_decide": more,
+                     **({"variant": self.variant} if self.variant else {})}
             if more:
                 explanation += (f"\nabout {more} draws per size would make the observed effect "
                                 "equal to the minimum detectable effect")
         return {
             "id": f"{self.spec.id}@{self.probe}" if self.probe else self.spec.id,
             "statement": self.spec.statement, "source": self.spec.source,
-            "rule": self.spec.rule, "task": self.probe or self.spec.task, "scale": self.scale.name,
+            "rule": self.spec.rule, "task": self.task.name if self.probe else self.spec.task,
+            "scale": self.scale.name,
             "contenders": contenders, "alpha": self.alpha,
             "verdict": d["outcome"],
             "expected": "PROBE" if self.probe else "XFAIL" if xfail else "SUPPORTED",
@@ -353,6 +400,7 @@ class ClaimRun:
             "_runs": runs,
             **({"train_vs_test": self.train_vs_test} if self.train_vs_test else {}),
             **({"notes": self.notes} if self.notes else {}),
+            **({"pretraining": self.pretraining} if self.pretraining else {}),
             **probe,
             **({"effect_unit": "points per unit of log n"} if verdict.rule == "trend" else {}),
         }
@@ -393,8 +441,9 @@ def _repro(item) -> str:
              "--split-seed", str(c.getoption("--split-seed"))]
     if c.getoption("--device") != "auto":
         parts += ["--device", c.getoption("--device")]
-    if c.getoption("--mnist-dir"):
-        parts += ["--mnist-dir", c.getoption("--mnist-dir")]
+    for option in ("--mnist-dir", "--pretrain-dir"):
+        if c.getoption(option):
+            parts += [option, c.getoption(option)]
     if c.getoption("--sizes"):
         parts += ["--sizes", ",".join(map(str, c.getoption("--sizes")))]
     if c.getoption("--draws"):
@@ -403,21 +452,20 @@ def _repro(item) -> str:
 
 
 @pytest.fixture
-def pair() -> str | None:
-    """The digit pair a claim runs on: its own task, or a probe pair (parametrised per claim)."""
+def probe() -> str | None:
+    """What a claim runs as: its own task, a probe pair or a variant (parametrised per claim)."""
     return None
 
 
 @pytest.fixture
-def claim(request, scale, pair) -> ClaimRun:
-    """The claim this test verifies (from its ``@pytest.mark.claim`` marker) at ``scale``, on
-    its own task or, as a probe, on another pair."""
+def claim(request, scale, probe) -> ClaimRun:
+    """The claim this test verifies (from its ``@pytest.mark.claim`` marker) at ``scale``: on
+    its own task or, as a probe, on another pair or with a variant of its contender."""
     cid = _claim_id(request.node)
     if cid is None:
         raise pytest.UsageError(f"{request.node.nodeid} uses the claim fixture without "
                                 "@pytest.mark.claim('<id>')")
     spec = registry.get(cid)
-    probe = pair if pair not in (None, spec.task) else None
     return ClaimRun(request.node, spec, scale.grid(spec.grid), _engine(request.config), probe=probe)
 
 
@@ -433,11 +481,11 @@ def pytest_runtest_makereport(item, call):
     if idx is None:  # the test broke before reaching a verdict
         scale = _item_scale(item)
         spec = registry.get(_claim_id(item))
-        pair = _item_pair(item)
-        probe = pair if pair not in (None, spec.task) else None
+        pair, variant = _probe_parts(spec, _item_probe(item))
+        probe = pair or variant
         st["records"].append({
             "id": f"{spec.id}@{probe}" if probe else spec.id, "statement": spec.statement,
-            "source": spec.source, "rule": spec.rule, "task": probe or spec.task,
+            "source": spec.source, "rule": spec.rule, "task": pair or spec.task,
             "scale": scale.name if scale else "?", "contenders": list(spec.contenders),
             "alpha": ALPHA, "verdict": "ERROR", "expected": "PROBE" if probe else "SUPPORTED",
             "outcome": "error",

@@ -1,19 +1,27 @@
-"""Pretraining for the fine-tuning claim (Kaplan; issue 5): Beam's CNN with an eight-way head,
-trained on the other eight digits, kept away from the target pair.
+"""Pretraining for the fine-tuning claim (Kaplan; issue 5): Beam's CNN with a k-way head,
+trained on images kept away from the target pair.
 
-What reaches pretraining: every image of the source's training file whose digit is not in the
-target pair (the bundled data: 4,000 images; IDX files: the train file only, never t10k). No
-image of the target classes — so no image of the pair's pool or test set — is used
-(``tests/test_pretrain.py`` checks it image by image).
+What reaches pretraining (``pretraining_images``):
 
-The recipe, fixed before any fine-tuning claim runs: Beam's CNN layers with a dense-8 output,
-Keras-style Glorot initialisation, raw 0–255 pixels, Adam (Keras form, lr 1e-3, ε 1e-8),
-batch 64, a fresh shuffle every epoch, dropout as in Beam's CNN, ``EPOCHS`` epochs. A net is
-deterministic given its pretraining seed; it is cached on disk keyed by the recipe, the data
-(source fingerprint and pair) and this code, written atomically.
+* in-domain (the pretraining source is the target's source): every image of the source's
+  training file whose digit is not in the target pair — the bundled data: 4,000 images of the
+  other eight digits; IDX files: the train file only, never t10k. No image of the target
+  classes, so no image of the pair's pool or test set, is used (``tests/test_pretrain.py``
+  checks it image by image);
+* cross-domain (another source, e.g. Fashion-MNIST named by ``--pretrain-dir``): a stratified
+  sample of ``CROSS_DOMAIN_PER_CLASS`` training-file images of each of its classes, drawn with
+  the pretraining seed — 4,000 images for ten classes, the same budget as in-domain on the
+  bundled data, so the two probes differ in the domain, not in the amount.
 
-``models/kaplan.py`` (``FineTunedCNN``) uses these nets; the all-layers and Fashion-MNIST
-variants of issue 5 are not built yet.
+The recipe, fixed before any fine-tuning claim ran: Beam's CNN layers with a dense-k output
+(k = number of pretraining classes), Keras-style Glorot initialisation, raw 0–255 pixels, Adam
+(Keras form, lr 1e-3, ε 1e-8), batch 64, a fresh shuffle every epoch, dropout as in Beam's
+CNN, ``EPOCHS`` epochs. A net is deterministic given its pretraining seed; it is cached on
+disk keyed by the recipe, the data (source fingerprints and pair) and this code, written
+atomically, with the seconds its training took (reported even when read from the cache).
+
+``models/kaplan.py`` (``FineTunedCNN``, ``FineTunedCNNAll``, ``FineTunedCNNCrossDomain``) uses
+these nets.
 """
 from __future__ import annotations
 
@@ -33,28 +41,41 @@ from evidence.engine import resolve_device
 from evidence.minibatch import (NetStack, conv, dense, dropout, flatten, init_stack, keras_adam,
                                 pool, train_minibatch)
 
-__all__ = ["EPOCHS", "BATCH", "pretraining_images", "Pretrained", "pretrain", "cnn8_layers"]
+__all__ = ["EPOCHS", "BATCH", "CROSS_DOMAIN_PER_CLASS", "pretraining_images", "Pretrained",
+           "pretrain", "cnn_layers"]
 
 EPOCHS = 6
 BATCH = 64
+CROSS_DOMAIN_PER_CLASS = 400
 _ROOT = Path(__file__).resolve().parent.parent
 _CODE = ("evidence/pretrain.py", "evidence/minibatch.py")
 
 
-def cnn8_layers():
-    """Beam's CNN with an eight-way head."""
+def cnn_layers(k: int):
+    """Beam's CNN with a k-way head."""
     return (conv(32), conv(32), pool(), conv(64), conv(64), pool(), flatten(), dropout(0.2),
-            dense(128, "relu"), dropout(0.5), dense(8))
+            dense(128, "relu"), dropout(0.5), dense(k))
 
 
-def pretraining_images(source: Source, task: Task) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """(X, y8, digits): every training-file image whose digit is not in ``task``; ``y8`` indexes
-    ``digits`` (the eight other digits, ascending)."""
-    digits = [d for d in range(10) if d not in (task.a, task.b)]
-    keep = np.isin(source.y_train, digits)
+def pretraining_images(source: Source, task: Task, *, cross_domain: bool = False,
+                       seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """(X, y, classes): the pretraining images (module docstring); ``y`` indexes ``classes``
+    (ascending). In-domain: every training-file image whose digit is not in ``task``.
+    Cross-domain: ``CROSS_DOMAIN_PER_CLASS`` images of each class of ``source`` (all of a class
+    if it has fewer), drawn with ``seed``; ``task`` is not used."""
+    labels = np.asarray(source.y_train)
+    if cross_domain:
+        classes = [int(c) for c in np.unique(labels)]
+        rng = np.random.default_rng(np.random.SeedSequence([int(seed) % 2**63, 1904]))
+        picks = [rng.permutation(np.flatnonzero(labels == c))[:CROSS_DOMAIN_PER_CLASS]
+                 for c in classes]
+        keep = np.sort(np.concatenate(picks))
+    else:
+        classes = [d for d in range(10) if d not in (task.a, task.b)]
+        keep = np.flatnonzero(np.isin(labels, classes))
     X = np.asarray(source.X_train[keep], dtype=np.float32)
-    y8 = np.searchsorted(np.asarray(digits), source.y_train[keep]).astype(np.int64)
-    return X, y8, digits
+    y = np.searchsorted(np.asarray(classes), labels[keep]).astype(np.int64)
+    return X, y, classes
 
 
 @dataclass
@@ -62,44 +83,52 @@ class Pretrained:
     """One pretrained net: its parameters (one replicate, Keras-style stack layout)."""
 
     params: list[torch.Tensor]
-    digits: list[int]
+    classes: list[int]
     seed: int
-    seconds: float     # wall time of the pretraining (0 when read from the cache)
-    cached: bool
+    seconds: float     # wall time its training took (when trained: in this call or earlier)
+    cached: bool       # read from the cache (no time spent now)
+    images: int        # how many images it was pretrained on
 
     def stack(self, device="cpu") -> NetStack:
-        return NetStack(cnn8_layers(), (1, 28, 28), [p.to(device) for p in self.params])
+        return NetStack(cnn_layers(len(self.classes)), (1, 28, 28),
+                        [p.to(device) for p in self.params])
 
 
-def _key(source: Source, task: Task, seed: int, epochs: int) -> str:
+def _key(source: Source, task: Task, seed: int, epochs: int, cross_domain: bool) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps({"recipe": "beam-cnn-8 adam1e-3 eps1e-8 batch64", "epochs": epochs,
-                         "batch": BATCH, "source": source.fingerprint, "task": task.name,
-                         "seed": seed}, sort_keys=True).encode())
+    h.update(json.dumps({"recipe": "beam-cnn-k adam1e-3 eps1e-8 batch64", "epochs": epochs,
+                         "batch": BATCH, "source": source.fingerprint,
+                         "task": None if cross_domain else task.name, "seed": seed,
+                         "cross_domain": cross_domain,
+                         "per_class": CROSS_DOMAIN_PER_CLASS if cross_domain else None},
+                        sort_keys=True).encode())
     for f in _CODE:
         h.update((_ROOT / f).read_bytes())
     return h.hexdigest()[:32]
 
 
 def pretrain(source: Source, task: Task, seed: int, *, cache_dir: str | os.PathLike | None,
-             device: str = "cpu", epochs: int = EPOCHS) -> Pretrained:
-    """The pretrained net for ``task`` and ``seed``: from the cache, or trained now and cached."""
-    X, y8, digits = pretraining_images(source, task)
+             device: str = "cpu", epochs: int = EPOCHS, cross_domain: bool = False) -> Pretrained:
+    """The pretrained net for ``task`` and ``seed`` (``cross_domain``: on ``source``, a source
+    other than the target's): from the cache, or trained now and cached."""
+    X, y, classes = pretraining_images(source, task, cross_domain=cross_domain, seed=seed)
     path = None
     if cache_dir is not None:
-        path = Path(cache_dir) / "pretrained" / f"{_key(source, task, seed, epochs)}.pt"
+        key = _key(source, task, seed, epochs, cross_domain)
+        path = Path(cache_dir) / "pretrained" / f"{key}.pt"
         if path.exists():
             try:
                 saved = torch.load(path, map_location="cpu", weights_only=True)
-                return Pretrained(list(saved["params"]), digits, seed, 0.0, True)
+                return Pretrained(list(saved["params"]), classes, seed, float(saved["seconds"]),
+                                  True, len(X))
             except Exception:  # unreadable: train again and overwrite
                 path.unlink(missing_ok=True)
     dev = resolve_device(device)
     t0 = time.perf_counter()
     gen = torch.Generator().manual_seed(int(seed) % 2**63)
-    stack = init_stack(cnn8_layers(), (1, 28, 28), [gen], device=dev)
+    stack = init_stack(cnn_layers(len(classes)), (1, 28, 28), [gen], device=dev)
     Xt = torch.from_numpy(X.reshape(1, len(X), 1, 28, 28)).to(dev)
-    yt = torch.from_numpy(y8.reshape(1, -1)).to(dev)
+    yt = torch.from_numpy(y.reshape(1, -1)).to(dev)
     train_minibatch(stack, Xt, yt, epochs=epochs, batch_size=BATCH, optimiser=keras_adam(1e-3),
                     seeds=[seed])
     params = [p.detach().cpu() for p in stack.params]
@@ -114,4 +143,4 @@ def pretrain(source: Source, task: Task, seed: int, *, cache_dir: str | os.PathL
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-    return Pretrained(params, digits, seed, seconds, False)
+    return Pretrained(params, classes, seed, seconds, False, len(X))

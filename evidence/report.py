@@ -754,6 +754,29 @@ _UNITS_NOTE = ("Effects are differences of mean test accuracy in points (1 point
                "bounds. \"!\" marks a pytest outcome that differs from what the suite expects.")
 
 
+_PRETRAIN_HEADER = ("claim", "contender", "pretrained on", "images", "nets",
+                    "seconds per net (median, max)", "trained in this run")
+_PRETRAIN_NOTE = ("Pretraining is paid once per net, not per draw, so it is not in any fit "
+                  "seconds: a net's seconds are the wall time of its training, measured when it "
+                  "was trained (read back from the cache otherwise).")
+
+
+def _pretraining_rows(claims) -> list[tuple[str, ...]]:
+    rows = []
+    for c in claims:
+        for p in c.get("pretraining") or []:
+            secs = [float(n.get("seconds") or 0.0) for n in p.get("nets") or []]
+            fresh = sum(bool(n.get("trained_in_this_run")) for n in p.get("nets") or [])
+            classes = p.get("classes") or []
+            rows.append((str(c.get("id")), str(p.get("contender")),
+                         f"{p.get('source')} ({p.get('domain')}, {len(classes)} classes, "
+                         f"{p.get('epochs')} epochs)",
+                         f"{int(p.get('images') or 0):,}", str(len(secs)),
+                         f"{np.median(secs):.1f}, {max(secs):.1f}" if secs else "-",
+                         f"{fresh} of {len(secs)}"))
+    return rows
+
+
 def _markdown(report: Mapping) -> str:
     run, claims = report["run"], report["claims"]
     counts = _verdict_counts(claims)
@@ -769,6 +792,10 @@ def _markdown(report: Mapping) -> str:
         rows.append((f"[{r[0]}](#{_anchor(c)})", r[1], r[2], f"**{r[3]}**", *r[4:]))
     L += _md_table(_SUMMARY_HEADER, rows, right={4, 5})
     L += ["", _UNITS_NOTE, ""]
+    if _pretraining_rows(claims):
+        L += ["## Pretraining cost", "", _PRETRAIN_NOTE, ""]
+        L += _md_table(_PRETRAIN_HEADER, _pretraining_rows(claims), right={3, 4, 5})
+        L.append("")
     if report.get("pair_figures"):
         L += ["## Digit pairs", "", _PAIRS_NOTE, ""]
         L += [f"![{path}]({path})" for path in report["pair_figures"]] + [""]
@@ -903,6 +930,9 @@ def _html(report: Mapping, pngs: Mapping[str, bytes]) -> str:
                      _badge(r[3]), _e(r[4]), _e(r[5]), _outcome_html(c)))
     H.append(_html_table(_SUMMARY_HEADER, rows, num_cols={4, 5}, raw_cols=set(range(7))))
     H.append(f'<p class="note">{_e(_UNITS_NOTE)}</p>')
+    if _pretraining_rows(claims):
+        H.append(f'<h2>Pretraining cost</h2><p class="note">{_e(_PRETRAIN_NOTE)}</p>')
+        H.append(_html_table(_PRETRAIN_HEADER, _pretraining_rows(claims), num_cols={3, 4, 5}))
     if report.get("pair_figures"):
         H.append(f'<h2>Digit pairs</h2><p class="note">{_e(_PAIRS_NOTE)}</p>')
         for path in report["pair_figures"]:

@@ -1,10 +1,14 @@
 """Hacker News user rkaplan (item 14485362, on Beam's post): the easiest way to use deep
 learning on little data is to take a pretrained network and fine-tune its last layers.
 
-:class:`FineTunedCNN` — the claim's primary contender. Beam's CNN pretrained on the other eight
-digits of the source (``evidence/pretrain.py``: K nets from K pretraining seeds per target
-pair; draw d uses net d mod K), its four convolutional layers frozen, then, with a recipe fixed
-before the claim first ran:
+Pretraining is ``evidence/pretrain.py``: Beam's CNN with a k-way head; K nets per target pair
+from K pretraining seeds derived from the root seed and the pair (``pretrain_seeds``); draw d
+uses net d mod K. The nets are the same for every draw that uses them, and their cost is
+reported apart from the fit seconds (``pretraining_cost``).
+
+:class:`FineTunedCNN` — the claim's primary contender. Pretrained on the other eight digits of
+the target's source, its four convolutional layers frozen, then, with a recipe fixed before the
+claim first ran:
 
 1. the frozen features (the conv stack's 1,024 flattened outputs) are computed once per image;
 2. the head — dropout 0.2, the pretrained dense-128 layer (ReLU, its weights as pretrained),
@@ -13,26 +17,36 @@ before the claim first ran:
    100 epochs, softmax cross-entropy;
 3. the label is the argmax.
 
-Pretraining seeds derive from the root seed and the pair (``pretrain_seeds``), so the nets are
-the same for every draw that uses them, and the pretraining cost is reported separately.
+:class:`FineTunedCNNAll` — a probe: the same, except that every layer trains (the four
+convolutional layers and the dense-128 layer start as pretrained, the output layer is new) on
+raw 28×28 images; same optimiser, batch, epochs and dropout. The one difference from the
+primary is which layers train (fixed before the probe first ran).
+
+:class:`FineTunedCNNCrossDomain` — a probe: the primary's recipe with nets pretrained on
+another source (Fashion-MNIST from ``--pretrain-dir``): a stratified 4,000-image sample of its
+ten classes, the same budget as in-domain.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from evidence.data import digit_pair
+from evidence.data import Source, digit_pair, load_source
 from evidence.engine import resolve_device
 from evidence.minibatch import (NetStack, dense, dropout, forward, init_stack, keras_adam,
                                 predict_proba, train_minibatch)
 from evidence.pretrain import EPOCHS as PRETRAIN_EPOCHS
-from evidence.pretrain import pretrain
+from evidence.pretrain import Pretrained, cnn_layers, pretrain
 from models.base import BatchedContender
 
-__all__ = ["FineTunedCNN", "pretrain_seeds", "PRETRAIN_SECONDS"]
+__all__ = ["FineTunedCNN", "FineTunedCNNAll", "FineTunedCNNCrossDomain", "pretrain_seeds",
+           "pretraining_cost"]
 
-#: wall seconds spent pretraining in this process (fresh nets only), per (source, pair, seed)
-PRETRAIN_SECONDS: dict[tuple[str, str, int], float] = {}
+#: the pretrained nets this process has used, memoised: key -> Pretrained (``cached`` False:
+#: trained in this process)
+_NETS: dict[tuple, Pretrained] = {}
+#: index of the dense-128 weight in Beam's CNN's parameter list (4 conv layers × (W, b) first)
+_DENSE128 = 8
 
 
 def pretrain_seeds(root_seed: int, task, K: int) -> list[int]:
@@ -47,15 +61,22 @@ def _head_layers():
 
 def _features(net: NetStack, X: np.ndarray, device) -> torch.Tensor:
     """The frozen conv stack's flattened output (m, 1024) for raw pixel rows X (m, 784)."""
-    conv_layers = net.layers[:net.layers.index(next(l for l in net.layers if l.kind == "flatten")) + 1]
-    n_conv_params = 2 * sum(1 for l in conv_layers if l.kind == "conv")
-    body = NetStack(conv_layers, net.input_shape, net.params[:n_conv_params])
+    n_body = next(i for i, l in enumerate(net.layers) if l.kind == "flatten") + 1
+    body = NetStack(net.layers[:n_body], net.input_shape, net.params[:_DENSE128])
     out = []
     with torch.no_grad():
         for s in range(0, len(X), 512):
             xb = torch.from_numpy(np.asarray(X[s:s + 512], dtype=np.float32).reshape(1, -1, 1, 28, 28)).to(device)
             out.append(forward(body, xb)[0])
     return torch.cat(out)
+
+
+def _as_images(X: np.ndarray) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float32)
+    if X.shape[1] != 784:
+        raise ValueError(f"the fine-tuned CNNs take 28×28 images flattened to 784 columns; X has "
+                         f"{X.shape[1]} columns")
+    return X.reshape(len(X), 1, 28, 28)
 
 
 class FineTunedCNN(BatchedContender):
@@ -68,6 +89,7 @@ class FineTunedCNN(BatchedContender):
     source = ("rkaplan, Hacker News item 14485362: fine-tune the last layers of a pretrained "
               "network; recipe fixed in models/kaplan.py")
     wants_context = True
+    cross_domain = False
 
     def __init__(self, K: int = 2, epochs: int = 100, batch_size: int = 32, lr: float = 1e-3,
                  pretrain_epochs: int = PRETRAIN_EPOCHS, random_state: int | None = None,
@@ -81,22 +103,34 @@ class FineTunedCNN(BatchedContender):
         self.device = device
 
     # -- pretrained nets ----------------------------------------------------------------------
-    def _nets(self, context):
+    def pretraining_source(self, target: Source) -> Source:
+        """The source the nets are pretrained on: the target's own (in-domain)."""
+        return target
+
+    def pretrained(self, target: Source, task, root_seed: int, cache_dir, device) -> list[Pretrained]:
+        """The K pretrained nets for ``task`` (from memory, the cache, or trained now)."""
+        source = self.pretraining_source(target)
         nets = []
-        for s in pretrain_seeds(context.root_seed, context.task, self.K):
-            p = pretrain(context.source, context.task, s, cache_dir=context.cache_dir,
-                         device=context.device, epochs=self.pretrain_epochs)
-            if not p.cached:
-                PRETRAIN_SECONDS[(context.source.name, context.task.name, s)] = p.seconds
-            nets.append(p.stack(resolve_device(context.device)))
+        for s in pretrain_seeds(root_seed, task, self.K):
+            key = (source.fingerprint, task.name, s, self.cross_domain, self.pretrain_epochs,
+                   str(cache_dir))
+            if key not in _NETS:
+                _NETS[key] = pretrain(source, task, s, cache_dir=cache_dir, device=device,
+                                      epochs=self.pretrain_epochs, cross_domain=self.cross_domain)
+            nets.append(_NETS[key])
         return nets
+
+    def _nets(self, ctx) -> list[NetStack]:
+        dev = resolve_device(ctx.device)
+        return [p.stack(dev) for p in
+                self.pretrained(ctx.source, ctx.task, ctx.root_seed, ctx.cache_dir, ctx.device)]
 
     # -- batched fitting ----------------------------------------------------------------------
     def fit_many(self, train_sets, X_test, seeds, device="cpu", context=None):
         if context is None:
-            raise ValueError("FineTunedCNN.fit_many needs the engine's context (source, pair, "
-                             "draws) to pick its pretrained nets; run it through a claim, or "
-                             "use fit() with digit labels")
+            raise ValueError(f"{type(self).__name__}.fit_many needs the engine's context "
+                             "(source, pair, draws) to pick its pretrained nets; run it through "
+                             "a claim, or use fit() with digit labels")
         self._context = context
         return super().fit_many(train_sets, X_test, seeds, device=device)
 
@@ -105,13 +139,13 @@ class FineTunedCNN(BatchedContender):
         dev = resolve_device(device)
         nets = self._nets(ctx)
         which = [d % self.K for d in ctx.draws]
-        F = torch.stack([_features(nets[k], X, dev) for k, X in zip(which, Xs)])
+        F = torch.stack([_features(nets[k], _as_images(X), dev) for k, X in zip(which, Xs)])
         y = torch.from_numpy(np.stack(ys).astype(np.int64)).to(dev)
         gens = [torch.Generator().manual_seed(int(s) % 2**63) for s in seeds]
         head = init_stack(_head_layers(), (F.shape[2],), gens, device=dev)
         with torch.no_grad():  # the dense-128 layer starts as pretrained; the output is new
-            head.params[0].copy_(torch.stack([nets[k].params[8][0] for k in which]))
-            head.params[1].copy_(torch.stack([nets[k].params[9][0] for k in which]))
+            for i in (0, 1):
+                head.params[i].copy_(torch.stack([nets[k].params[_DENSE128 + i][0] for k in which]))
         info = train_minibatch(head, F, y, epochs=self.epochs, batch_size=self.batch_size,
                                optimiser=keras_adam(self.lr), seeds=seeds)
         info["net"] = np.asarray(which)
@@ -125,7 +159,7 @@ class FineTunedCNN(BatchedContender):
         for k, X in zip(which, X_list):
             key = (k, id(X))
             if key not in memo:
-                memo[key] = _features(nets[k], X, dev)
+                memo[key] = _features(nets[k], _as_images(X), dev)
             feats.append(memo[key])
         return predict_proba(head, torch.stack(feats)).double().cpu().numpy()
 
@@ -136,16 +170,102 @@ class FineTunedCNN(BatchedContender):
     # -- the scikit-learn face ----------------------------------------------------------------
     def _fit01(self, X, y):
         from evidence.curves import FitContext
-        from evidence.data import load_source
 
         try:
             task = digit_pair(int(self.classes_[0]), int(self.classes_[1]))
         except Exception:
-            raise ValueError(f"FineTunedCNN.fit needs two digit labels 0-9 (it pretrains on the "
-                             f"other eight digits); got classes {list(self.classes_)}") from None
+            raise ValueError(f"{type(self).__name__}.fit needs two digit labels 0-9 (it "
+                             f"pretrains away from them); got classes {list(self.classes_)}") from None
         seed = 0 if self.random_state is None else int(self.random_state)
         self._context = FitContext(load_source(), task, seed, [0], None, self.device)
         super()._fit01(X, y)
 
     def expected_failed_checks(self) -> dict[str, str]:
         return {}
+
+
+class FineTunedCNNAll(FineTunedCNN):
+    """:class:`FineTunedCNN` with every layer trained from the pretrained weights (a probe;
+    module docstring)."""
+
+    name = "finetuned_cnn_all"
+    source = ("this suite's probe of rkaplan's claim: every layer of the pretrained CNN "
+              "fine-tuned; recipe fixed in models/kaplan.py")
+    #: draws trained together on the CPU, as for Beam's CNN (compute-bound there)
+    cpu_chunk = 2
+
+    def fit_group_size(self, device: str) -> int | None:
+        return self.cpu_chunk if resolve_device(device).type == "cpu" else None
+
+    def _train(self, Xs, ys, seeds, device):
+        ctx = self._context
+        dev = resolve_device(device)
+        nets = self._nets(ctx)
+        which = [d % self.K for d in ctx.draws]
+        X = torch.from_numpy(np.stack([_as_images(X) for X in Xs])).to(dev)
+        y = torch.from_numpy(np.stack(ys).astype(np.int64)).to(dev)
+        gens = [torch.Generator().manual_seed(int(s) % 2**63) for s in seeds]
+        stack = init_stack(cnn_layers(2), (1, 28, 28), gens, device=dev)
+        with torch.no_grad():  # everything but the new output layer starts as pretrained
+            for i in range(_DENSE128 + 2):
+                stack.params[i].copy_(torch.stack([nets[k].params[i][0] for k in which]))
+        info = train_minibatch(stack, X, y, epochs=self.epochs, batch_size=self.batch_size,
+                               optimiser=keras_adam(self.lr), seeds=seeds)
+        info["net"] = np.asarray(which)
+        return stack, info
+
+    def _proba(self, fitted, X_list, device) -> np.ndarray:
+        dev = resolve_device(device)
+        X = torch.from_numpy(np.stack([_as_images(X) for X in X_list])).to(dev)
+        return predict_proba(fitted, X).double().cpu().numpy()
+
+
+class FineTunedCNNCrossDomain(FineTunedCNN):
+    """:class:`FineTunedCNN` with nets pretrained on another source: the IDX files in
+    ``pretrain_dir`` (Fashion-MNIST for the claim's probe; module docstring)."""
+
+    name = "finetuned_cnn_cross_domain"
+    source = ("this suite's probe of rkaplan's claim: pretrained on another domain "
+              "(Fashion-MNIST); recipe fixed in models/kaplan.py")
+    cross_domain = True
+
+    def __init__(self, pretrain_dir: str | None = None, K: int = 2, epochs: int = 100,
+                 batch_size: int = 32, lr: float = 1e-3, pretrain_epochs: int = PRETRAIN_EPOCHS,
+                 random_state: int | None = None, device: str = "cpu"):
+        super().__init__(K=K, epochs=epochs, batch_size=batch_size, lr=lr,
+                         pretrain_epochs=pretrain_epochs, random_state=random_state, device=device)
+        self.pretrain_dir = pretrain_dir
+
+    def pretraining_source(self, target: Source) -> Source:
+        if not self.pretrain_dir:
+            raise ValueError("FineTunedCNNCrossDomain needs pretrain_dir: a directory of IDX "
+                             "files of another domain (e.g. Fashion-MNIST)")
+        source = load_source(self.pretrain_dir)
+        if source.fingerprint == target.fingerprint:
+            raise ValueError(f"pretrain_dir {self.pretrain_dir} holds the target data itself; "
+                             "cross-domain pretraining needs another data set")
+        return source
+
+    def fit_spec(self) -> dict:
+        spec = super().fit_spec()
+        spec["params"].pop("pretrain_dir", None)  # the data, not where it lies, keys the fit
+        spec["pretrain_source"] = (load_source(self.pretrain_dir).fingerprint
+                                   if self.pretrain_dir else None)
+        return spec
+
+
+def pretraining_cost(contender: FineTunedCNN, engine, task) -> dict:
+    """The pretraining behind ``contender``'s fits on ``task``, for the report (apart from the
+    fit seconds): source, classes, images, and per net its seed, the seconds its training took
+    and whether it was trained in this run or read from the cache."""
+    nets = contender.pretrained(engine.source, task, engine.root_seed, engine.cache.root,
+                                engine.device)
+    source = contender.pretraining_source(engine.source)
+    return {
+        "contender": contender.name, "source": source.name,
+        "domain": "cross-domain" if contender.cross_domain else "in-domain",
+        "classes": [int(c) for c in nets[0].classes], "images": int(nets[0].images),
+        "epochs": int(contender.pretrain_epochs),
+        "nets": [{"seed": int(p.seed), "seconds": float(p.seconds), "trained_in_this_run": not p.cached}
+                 for p in nets],
+    }

@@ -198,6 +198,14 @@ BAD = {
     "env-mnist-dir-missing": Bad((), ("/nonexistent", "directory not found"),
                                  env=(("CLAIMS_MNIST_DIR", "/nonexistent"),)),
     "results-cache-is-a-file": Bad(("--results-cache", "{a_file}"), ("--results-cache", "{a_file}")),
+    "pretrain-dir-missing": Bad(("--pretrain-dir", "/nonexistent"),
+                                ("--pretrain-dir", "/nonexistent", "directory not found")),
+    "pretrain-dir-truncated": Bad(("--pretrain-dir", "{truncated}"),
+                                  ("--pretrain-dir", "t10k-images-idx3-ubyte", "truncated")),
+    "pretrain-dir-is-the-target": Bad(("--mnist-dir", "{same}", "--pretrain-dir", "{same}"),
+                                      ("--pretrain-dir", "{same}", "another data set")),
+    "env-pretrain-dir-missing": Bad((), ("CLAIMS_PRETRAIN_DIR", "/nonexistent"),
+                                    env=(("CLAIMS_PRETRAIN_DIR", "/nonexistent"),)),
 }
 #: Cases the suite gets wrong today (kept strict: fixing the bug turns them into failures to remove).
 #: Known bugs in bad-input handling, each as a strict xfail (none at present).
@@ -219,7 +227,8 @@ def bad_runs(tmp_path_factory):
     dirs["a_file"] = base / "a_file"
     dirs["a_file"].write_text("not a folder\n")
     small = {0: 4, 1: 4}
-    for name in ("bad_magic", "truncated"):
+    dirs["same"] = base / "same"
+    for name in ("bad_magic", "truncated", "same"):
         _write_idx_dir(dirs[name], train=small, test=small)
     labels = dirs["bad_magic"] / "t10k-labels-idx1-ubyte"
     raw = labels.read_bytes()
@@ -470,3 +479,53 @@ def test_claim_run_prints_the_verdict_table_and_writes_the_report(runs):
     pngs = sorted((out / "figures").glob("*.png"))
     assert pngs and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
     assert (out / claim["figure"]).is_file()
+
+
+# --------------------------------------------------------------------------- the cross-domain probe
+
+KAPLAN = ["claims/test_kaplan.py", "-m", "small", "-k", "cross-domain", "--sizes", "10,20",
+          "--draws", "2", "-rs"]
+
+
+@pytest.fixture(scope="module")
+def kaplan_runs(tmp_path_factory):
+    """The cross-domain probe of Kaplan's claim without ``--pretrain-dir`` (it skips) and with
+    a synthetic "other domain" of ten classes (30 images each, so pretraining is quick)."""
+    base = tmp_path_factory.mktemp("kaplan")
+    other = _write_idx_dir(base / "other", seed=3, train={d: 30 for d in range(10)},
+                           test={d: 2 for d in range(10)})
+
+    def run(name: str, *extra: str):
+        return lambda: _pytest([*KAPLAN, "--report-dir", str(base / name),
+                                "--results-cache", str(base / f"cache-{name}"), *extra])
+
+    out = _parallel({"with": run("with", "--pretrain-dir", str(other)), "without": run("without")})
+    out["dirs"] = {k: base / k for k in ("with", "without")}
+    out["other"] = other
+    return out
+
+
+def test_cross_domain_probe_skips_without_pretrain_dir_and_says_why(kaplan_runs):
+    res = kaplan_runs["without"]
+    assert res.rc == 0, res.describe()
+    assert re.search(r"\b1 skipped\b", res.out) and "--pretrain-dir" in res.out, res.describe()
+    assert "Fashion-MNIST" in res.out and not res.fit_lines, res.describe()
+    assert not (kaplan_runs["dirs"]["without"] / "claims.json").exists()
+
+
+def test_cross_domain_probe_runs_with_pretrain_dir_and_reports_its_pretraining(kaplan_runs):
+    res = _ok(kaplan_runs["with"])
+    report = _report(kaplan_runs["dirs"]["with"])
+    (rec,) = report["claims"]
+    assert rec["id"] == "kaplan/finetuning-beats-scratch@cross-domain", rec["id"]
+    assert rec["task"] == "4v9" and rec["variant"] == "cross-domain" and rec["expected"] == "PROBE"
+    assert rec["verdict"] in ("SUPPORTED", "REFUTED", "INCONCLUSIVE") and rec["outcome"] == "passed"
+    assert "finetuned_cnn_cross_domain" in rec["contenders"]
+    (cost,) = rec["pretraining"]
+    assert cost["domain"] == "cross-domain" and cost["source"] == f"idx:{kaplan_runs['other']}"
+    assert cost["images"] == 300 and cost["classes"] == list(range(10))
+    assert len(cost["nets"]) == 2 and all(n["trained_in_this_run"] for n in cost["nets"])
+    assert "--pretrain-dir" in rec["repro"]
+    md = (kaplan_runs["dirs"]["with"] / "claims.md").read_text()
+    assert "## Pretraining cost" in md and "cross-domain, 10 classes" in md
+    assert "kaplan/finetuning-beats-scratch@cross-domain" in res.out

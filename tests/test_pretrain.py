@@ -10,6 +10,7 @@ def test_no_target_or_test_image_reaches_pretraining():
     source = load_source()
     for task in (digit_pair(4, 9), digit_pair(0, 1)):
         X, y8, digits = pretraining_images(source, task)
+        assert pretraining_images(source, task, seed=5)[0].shape == X.shape  # no sampling
         assert task.a not in digits and task.b not in digits and len(digits) == 8
         assert len(X) == int(np.isin(source.y_train, digits).sum())
         td = task_data(source, task)
@@ -26,7 +27,8 @@ def test_pretraining_is_deterministic_and_cached(tmp_path):
     a = pretrain(source, task, 3, cache_dir=tmp_path, epochs=1)
     b = pretrain(source, task, 3, cache_dir=tmp_path, epochs=1)
     c = pretrain(source, task, 3, cache_dir=None, epochs=1)
-    assert not a.cached and b.cached and b.seconds == 0.0 and a.seconds > 0
+    # the cached net costs nothing now and reports the seconds its training took
+    assert not a.cached and b.cached and b.seconds == a.seconds > 0
     for x, y, z in zip(a.params, b.params, c.params):
         assert torch.equal(x, y) and torch.equal(x, z)
     other = pretrain(source, task, 4, cache_dir=tmp_path, epochs=1)
@@ -67,3 +69,114 @@ def test_finetuned_cnn_uses_net_d_mod_k_and_refuses_non_digits():
     X, y = sets[0]
     with pytest.raises(ValueError, match="digit labels"):
         FineTunedCNN(K=1, pretrain_epochs=1, epochs=1).fit(X, np.where(y == 1, 10, 11))
+
+
+def _other_source(per_class: int = 450, classes: int = 10):
+    """A stand-in for another domain: random 28x28 images with a class-specific bright row."""
+    from evidence.data import _make_source
+
+    rng = np.random.default_rng(7)
+    y = np.repeat(np.arange(classes), per_class).astype(np.int64)
+    X = rng.integers(0, 60, size=(len(y), 784)).astype(np.float32)
+    for c in range(classes):
+        X[y == c, 28 * (2 + 2 * c):28 * (3 + 2 * c)] = 250.0
+    return _make_source("synthetic-other-domain", X, y, X[:20], y[:20])
+
+
+def test_cross_domain_pretraining_uses_a_stratified_sample_of_the_other_source_only():
+    target, other, task = load_source(), _other_source(), digit_pair(4, 9)
+    X, y, classes = pretraining_images(other, task, cross_domain=True, seed=1)
+    assert classes == list(range(10))  # every class of the other domain, 4 and 9 included
+    assert np.bincount(y).tolist() == [400] * 10
+    own = {row.tobytes() for row in np.asarray(other.X_train, dtype=np.float32)}
+    assert all(row.tobytes() in own for row in X)
+    digits = {row.tobytes() for row in np.asarray(target.X_train, dtype=np.float32)}
+    assert not any(row.tobytes() in digits for row in X)
+    again, _, _ = pretraining_images(other, task, cross_domain=True, seed=1)
+    other_seed, _, _ = pretraining_images(other, task, cross_domain=True, seed=2)
+    assert np.array_equal(X, again) and not np.array_equal(X, other_seed)
+    # a class with fewer images than the budget gives all of them
+    X_few, y_few, _ = pretraining_images(_other_source(per_class=30), task, cross_domain=True)
+    assert np.bincount(y_few).tolist() == [30] * 10 and len(X_few) == 300
+
+
+def test_cached_net_reports_the_seconds_its_training_took(tmp_path):
+    source, task = _other_source(per_class=20), digit_pair(4, 9)
+    a = pretrain(source, task, 5, cache_dir=tmp_path, epochs=1, cross_domain=True)
+    b = pretrain(source, task, 5, cache_dir=tmp_path, epochs=1, cross_domain=True)
+    assert not a.cached and b.cached and b.seconds == a.seconds > 0
+    assert a.images == b.images == 200 and a.classes == list(range(10))
+    in_domain = pretrain(load_source(), task, 5, cache_dir=tmp_path, epochs=1)
+    assert not in_domain.cached  # another key: in-domain nets are not cross-domain ones
+
+
+def _draws_of(task, draws, n=10):
+    from evidence.draws import draw_sample
+
+    td = task_data(load_source(), task)
+    sets = []
+    for d in draws:
+        s = draw_sample(td.pool_y, n=n, draw=d, task=task, root_seed=2017)
+        sets.append((td.pool_X[s.indices].astype(np.float64), td.pool_y[s.indices]))
+    return td, sets
+
+
+def test_finetuned_cnn_all_trains_every_layer_from_the_pretrained_net():
+    from evidence.curves import FitContext
+    from models.kaplan import FineTunedCNN, FineTunedCNNAll
+
+    source, task = load_source(), digit_pair(4, 9)
+    draws = [0, 1, 2]
+    td, sets = _draws_of(task, draws)
+    ctx = FitContext(source, task, 2017, draws, None, "cpu")
+    net = FineTunedCNNAll(K=2, pretrain_epochs=1, epochs=2)
+    net._context = ctx
+    stack, info = net._train([X for X, _ in sets], [y for _, y in sets], [1, 2, 3], "cpu")
+    assert info["net"].tolist() == [0, 1, 0]
+    pretrained = net._nets(ctx)
+    for r, k in enumerate(info["net"]):
+        for i in range(10):  # convolutions and dense-128: started as pretrained, then trained
+            assert not torch.equal(stack.params[i][r], pretrained[k].params[i][0]), (r, i)
+            assert torch.allclose(stack.params[i][r], pretrained[k].params[i][0], atol=0.2), (r, i)
+        assert stack.params[10].shape[1:] == (128, 2)  # a new two-way output layer
+    # the head-only contender leaves the convolutions exactly as pretrained
+    head = FineTunedCNN(K=2, pretrain_epochs=1, epochs=2)
+    head._context = ctx
+    (h, nets, which), _ = head._train([X for X, _ in sets], [y for _, y in sets], [1, 2, 3], "cpu")
+    assert all(torch.equal(nets[k].params[0], pretrained[k].params[0]) for k in which)
+    outs = net.fit_many(sets, td.test_X[:30], [1, 2, 3], context=ctx)
+    assert [o.info["pretrained_net"] for o in outs] == [0, 1, 0]
+    assert all(o.test_scores.shape == (30,) for o in outs)
+
+
+def test_finetuned_cnns_fit_with_digit_labels():
+    from models.kaplan import FineTunedCNN, FineTunedCNNAll
+
+    task = digit_pair(4, 9)
+    td, sets = _draws_of(task, [0], n=40)
+    X, y01 = sets[0]
+    y = np.where(y01 == 1, 9, 4)
+    for est in (FineTunedCNN(K=1, pretrain_epochs=1, epochs=20),
+                FineTunedCNNAll(K=1, pretrain_epochs=1, epochs=5)):
+        est.fit(X, y)
+        pred = est.predict(td.test_X[:200])
+        assert set(np.unique(pred)) <= {4, 9}
+        truth = np.where(td.test_y[:200] == 1, 9, 4)
+        assert (pred == truth).mean() > 0.7, type(est).__name__
+
+
+def test_cross_domain_contender_needs_other_data(tmp_path):
+    import pytest
+
+    from models.kaplan import FineTunedCNNCrossDomain
+
+    with pytest.raises(ValueError, match="pretrain_dir"):
+        FineTunedCNNCrossDomain().pretraining_source(load_source())
+    from tests.test_cli import _write_idx_dir
+
+    d = _write_idx_dir(tmp_path / "idx")
+    same = load_source(d)
+    with pytest.raises(ValueError, match="target data itself"):
+        FineTunedCNNCrossDomain(pretrain_dir=str(d)).pretraining_source(same)
+    spec = FineTunedCNNCrossDomain(pretrain_dir=str(d)).fit_spec()
+    assert "pretrain_dir" not in spec["params"] and spec["pretrain_source"] == same.fingerprint

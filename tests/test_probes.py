@@ -73,3 +73,18 @@ def test_report_draws_the_digit_pairs(tmp_path):
     assert (tmp_path / "figures" / "mean-images-4v9.png").stat().st_size > 1000
     md = (tmp_path / "claims.md").read_text()
     assert "## Digit pairs" in md and "figures/mean-images-4v9.png" in md
+
+
+def test_variant_probes_run_on_the_claims_own_task():
+    from evidence.plugin import _probe_parts
+
+    spec = registry.CLAIMS["kaplan/finetuning-beats-scratch"]
+    assert spec.variants == ("all-layers", "cross-domain") and spec.probes == ("0v1",)
+    assert dict(spec.variant_options) == {"cross-domain": "--pretrain-dir"}
+    assert _probe_parts(spec, None) == (None, None)
+    assert _probe_parts(spec, "4v9") == (None, None)
+    assert _probe_parts(spec, "0v1") == ("0v1", None)
+    assert _probe_parts(spec, "all-layers") == (None, "all-layers")
+    for cid, other in registry.CLAIMS.items():  # a variant's name is never a digit pair
+        assert not set(other.variants) & {other.task, *other.probes, *other.full_probes}, cid
+        assert set(dict(other.variant_options)) <= set(other.variants), cid
