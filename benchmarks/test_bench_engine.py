@@ -17,10 +17,10 @@ import pytest
 import torch
 
 from evidence.data import digit_pair, load_source, task_data
-from evidence.draws import contender_seed, draw_sample
 from evidence.engine import compile_seconds
 from models.leekasso import BeamLeekasso, Leekasso
 from models.leeknet import NaiveDNN, standardise
+from tests.helpers import draw_sets
 
 TASK = digit_pair(0, 1)
 N, DRAWS, EPOCHS = 80, 20, 20
@@ -31,12 +31,7 @@ ROUNDS = 3
 
 def _cell(n=N, draws=DRAWS):
     td = task_data(load_source(), TASK)
-    sets, seeds = [], []
-    for d in range(draws):
-        s = draw_sample(td.pool_y, n=n, draw=d, task=TASK, root_seed=2017)
-        sets.append((td.pool_X[s.indices].astype(np.float64), td.pool_y[s.indices]))
-        seeds.append(contender_seed(root_seed=2017, task=TASK, n=n, draw=d, contender="NaiveDNN"))
-    return td, sets, seeds
+    return (td, *draw_sets(td, n, draws, "NaiveDNN"))
 
 
 def naive_loop(sets, seeds, epochs=EPOCHS):
@@ -166,4 +161,4 @@ def test_cnn_engine_against_naive_loop(benchmark, speedups, bench_notes):
                        f"GFLOP/s, engine {flop / batched / 1e9:.0f} GFLOP/s, a 2048x2048 matrix "
                        f"product {mm:.0f} GFLOP/s")
     speedups[CNN_CELL] = naive / batched
-    assert len(result["out"]) == CNN_DRAWS
+    assert len(result["out"]) == CNN_DRAWS and all(o.info["epochs"] == CNN_EPOCHS for o in result["out"])

@@ -2,7 +2,8 @@
 
 Options (``pytest --help``, group "claims"): ``--device``, ``--seed``, ``--split-seed``,
 ``--draws``, ``--sizes``, ``--report-dir``, ``--mnist-dir`` (or ``CLAIMS_MNIST_DIR``),
-``--pretrain-dir`` (or ``CLAIMS_PRETRAIN_DIR``), ``--results-cache``, ``--no-results-cache``.
+``--pretrain-dir`` (or ``CLAIMS_PRETRAIN_DIR``), ``--results-cache`` (or
+``CLAIMS_RESULTS_CACHE``), ``--no-results-cache``.
 
 Fixtures: ``scale`` (parametrised ``small``/``full``, each carrying its marker), ``probe``
 (parametrised per claim: its own task, each probe pair and each variant of its registry entry)

@@ -484,10 +484,8 @@ def _render_png(claim: Mapping) -> bytes:
         ax.set_xlim(ticks[0] - pad, ticks[-1] + pad)
     ax.set_xlabel("Training set size")
     ax.set_ylabel("Test accuracy")
-    ax.grid(True, color="#d0d7de", linewidth=0.6, alpha=0.8)
+    _style_axes(ax)
     ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
     if series or refs:
         ax.legend(handles=handles, loc="best", fontsize=8, frameon=True, framealpha=0.9)
 
@@ -510,8 +508,20 @@ def _render_png(claim: Mapping) -> bytes:
     else:
         fig.subplots_adjust(left=0.1, right=0.98, top=0.86, bottom=0.16)
 
+    return _png(fig, dpi=110)
+
+
+def _style_axes(ax) -> None:
+    """The report's plot style: a light grid, no top or right spine."""
+    ax.grid(True, color="#d0d7de", linewidth=0.6, alpha=0.8)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def _png(fig, dpi: int) -> bytes:
+    """The figure as PNG bytes, without a timestamped software tag (reproducible files)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return buf.getvalue()
 
 
@@ -537,9 +547,7 @@ def _train_test_panel(ax, series: Mapping[str, list[dict]], names: list[str],
     ax.set_xlabel("Training set size")
     ax.set_ylabel("Accuracy")
     ax.set_title("training (dashed) against test (solid) accuracy", fontsize=9)
-    ax.grid(True, color="#d0d7de", linewidth=0.6, alpha=0.8)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+    _style_axes(ax)
     if lows:
         ax.legend(loc="best", fontsize=7, frameon=True, framealpha=0.9)
 
@@ -583,9 +591,7 @@ def _render_pair_curves(runs: pd.DataFrame, tasks: list[str]) -> bytes:
                     markersize=4, linewidth=1.5, color=contender_colour(name), label=name)
         ax.set_title(f"task {task}", fontsize=10)
         ax.set_xlabel("Training set size")
-        ax.grid(True, color="#d0d7de", linewidth=0.6, alpha=0.8)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
+        _style_axes(ax)
     low = max(0.0, min(lows) - 0.02) if lows else 0.5
     for ax in axes:
         ax.set_ylim(low, 1.005)
@@ -594,9 +600,7 @@ def _render_pair_curves(runs: pd.DataFrame, tasks: list[str]) -> bytes:
     fig.legend(handles, labels, loc="center right", fontsize=7, frameon=True, framealpha=0.9)
     fig.suptitle("Learning curves by digit pair (mean over draws)", fontsize=11, fontweight="bold")
     fig.subplots_adjust(left=0.07, right=0.8, top=0.86, bottom=0.13, wspace=0.15)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-    return buf.getvalue()
+    return _png(fig, dpi=100)
 
 
 def _render_mean_images(task: str, entry: Mapping, regions: Mapping) -> bytes:
@@ -622,9 +626,7 @@ def _render_mean_images(task: str, entry: Mapping, regions: Mapping) -> bytes:
                                        edgecolor="#009E73", linewidth=1.4, linestyle=style))
     fig.suptitle(f"Digit pair {task}: where the ink is", fontsize=11, fontweight="bold")
     fig.subplots_adjust(left=0.03, right=0.99, top=0.82, bottom=0.06, wspace=0.15)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-    return buf.getvalue()
+    return _png(fig, dpi=100)
 
 
 # --------------------------------------------------------------------------- Markdown
@@ -792,9 +794,10 @@ def _markdown(report: Mapping) -> str:
         rows.append((f"[{r[0]}](#{_anchor(c)})", r[1], r[2], f"**{r[3]}**", *r[4:]))
     L += _md_table(_SUMMARY_HEADER, rows, right={4, 5})
     L += ["", _UNITS_NOTE, ""]
-    if _pretraining_rows(claims):
+    pretraining = _pretraining_rows(claims)
+    if pretraining:
         L += ["## Pretraining cost", "", _PRETRAIN_NOTE, ""]
-        L += _md_table(_PRETRAIN_HEADER, _pretraining_rows(claims), right={3, 4, 5})
+        L += _md_table(_PRETRAIN_HEADER, pretraining, right={3, 4, 5})
         L.append("")
     if report.get("pair_figures"):
         L += ["## Digit pairs", "", _PAIRS_NOTE, ""]
@@ -930,9 +933,10 @@ def _html(report: Mapping, pngs: Mapping[str, bytes]) -> str:
                      _badge(r[3]), _e(r[4]), _e(r[5]), _outcome_html(c)))
     H.append(_html_table(_SUMMARY_HEADER, rows, num_cols={4, 5}, raw_cols=set(range(7))))
     H.append(f'<p class="note">{_e(_UNITS_NOTE)}</p>')
-    if _pretraining_rows(claims):
+    pretraining = _pretraining_rows(claims)
+    if pretraining:
         H.append(f'<h2>Pretraining cost</h2><p class="note">{_e(_PRETRAIN_NOTE)}</p>')
-        H.append(_html_table(_PRETRAIN_HEADER, _pretraining_rows(claims), num_cols={3, 4, 5}))
+        H.append(_html_table(_PRETRAIN_HEADER, pretraining, num_cols={3, 4, 5}))
     if report.get("pair_figures"):
         H.append(f'<h2>Digit pairs</h2><p class="note">{_e(_PAIRS_NOTE)}</p>')
         for path in report["pair_figures"]:

@@ -173,6 +173,15 @@ class BatchedContender(Contender):
     draw), ``_proba(fitted, X_list, device) -> (R, m)`` p(class 1), and ``_draw_info(info, r)``;
     the scikit-learn face is the same code with one draw."""
 
+    #: draws fitted together on the CPU (None: the whole cell). The CNNs are compute-bound there
+    #: and large stacks only add memory traffic; on a GPU every cell is one stack.
+    cpu_chunk: ClassVar[int | None] = None
+
+    def fit_group_size(self, device: str) -> int | None:
+        from evidence.engine import resolve_device
+
+        return self.cpu_chunk if resolve_device(device).type == "cpu" else None
+
     def fit_many(self, train_sets, X_test, seeds, device="cpu"):
         Xs = [np.asarray(X, dtype=np.float64) for X, _ in train_sets]
         ys = [np.asarray(y, dtype=np.int64) for _, y in train_sets]

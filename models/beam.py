@@ -116,13 +116,6 @@ class KerasStyleNet(BatchedContender):
     def _draw_info(self, info, r) -> dict:
         return {"epochs": int(info["epochs"][r]), "train_loss": float(info["loss"][r])}
 
-    #: draws trained together on the CPU (None: the whole cell). The CNN is compute-bound there
-    #: and large stacks only add memory traffic; on a GPU every cell is one stack.
-    cpu_chunk: int | None = None
-
-    def fit_group_size(self, device: str) -> int | None:
-        return self.cpu_chunk if resolve_device(device).type == "cpu" else None
-
     def expected_failed_checks(self) -> dict[str, str]:
         return {}
 

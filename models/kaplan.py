@@ -33,8 +33,8 @@ import torch
 
 from evidence.data import Source, digit_pair, load_source
 from evidence.engine import resolve_device
-from evidence.minibatch import (NetStack, dense, dropout, forward, init_stack, keras_adam,
-                                predict_proba, train_minibatch)
+from evidence.minibatch import (NetStack, forward, init_stack, keras_adam, predict_proba,
+                                train_minibatch)
 from evidence.pretrain import EPOCHS as PRETRAIN_EPOCHS
 from evidence.pretrain import Pretrained, cnn_layers, pretrain
 from models.base import BatchedContender
@@ -45,8 +45,8 @@ __all__ = ["FineTunedCNN", "FineTunedCNNAll", "FineTunedCNNCrossDomain", "pretra
 #: the pretrained nets this process has used, memoised: key -> Pretrained (``cached`` False:
 #: trained in this process)
 _NETS: dict[tuple, Pretrained] = {}
-#: index of the dense-128 weight in Beam's CNN's parameter list (4 conv layers × (W, b) first)
-_DENSE128 = 8
+#: the layers of Beam's CNN up to and including flatten: the four convolutions and two poolings
+_CONV_BODY = 7
 
 
 def pretrain_seeds(root_seed: int, task, K: int) -> list[int]:
@@ -55,28 +55,26 @@ def pretrain_seeds(root_seed: int, task, K: int) -> list[int]:
     return [int(s) for s in ss.generate_state(K, dtype=np.uint64) % (2**63)]
 
 
-def _head_layers():
-    return (dropout(0.2), dense(128, "relu"), dropout(0.5), dense(2))
+def _n_params(layers) -> int:
+    """How many parameter tensors (weight and bias per dense/conv layer) ``layers`` hold."""
+    return 2 * sum(layer.kind in ("dense", "conv") for layer in layers)
 
 
-def _features(net: NetStack, X: np.ndarray, device) -> torch.Tensor:
-    """The frozen conv stack's flattened output (m, 1024) for raw pixel rows X (m, 784)."""
-    n_body = next(i for i, l in enumerate(net.layers) if l.kind == "flatten") + 1
-    body = NetStack(net.layers[:n_body], net.input_shape, net.params[:_DENSE128])
-    out = []
-    with torch.no_grad():
-        for s in range(0, len(X), 512):
-            xb = torch.from_numpy(np.asarray(X[s:s + 512], dtype=np.float32).reshape(1, -1, 1, 28, 28)).to(device)
-            out.append(forward(body, xb)[0])
-    return torch.cat(out)
-
-
-def _as_images(X: np.ndarray) -> np.ndarray:
+def _frozen_output(net: NetStack, frozen: int, X: np.ndarray, device) -> torch.Tensor:
+    """The output of the net's first ``frozen`` layers for raw pixel rows X (m, 784): the
+    flattened conv features (m, 1024) for ``frozen = _CONV_BODY``, the images (m, 1, 28, 28)
+    for 0."""
     X = np.asarray(X, dtype=np.float32)
     if X.shape[1] != 784:
         raise ValueError(f"the fine-tuned CNNs take 28×28 images flattened to 784 columns; X has "
                          f"{X.shape[1]} columns")
-    return X.reshape(len(X), 1, 28, 28)
+    images = torch.from_numpy(X.reshape(1, len(X), 1, 28, 28)).to(device)
+    if frozen == 0:
+        return images[0]
+    body = NetStack(net.layers[:frozen], net.input_shape,
+                    net.params[:_n_params(net.layers[:frozen])])
+    with torch.no_grad():
+        return torch.cat([forward(body, images[:, s:s + 512])[0] for s in range(0, len(X), 512)])
 
 
 class FineTunedCNN(BatchedContender):
@@ -90,6 +88,9 @@ class FineTunedCNN(BatchedContender):
               "network; recipe fixed in models/kaplan.py")
     wants_context = True
     cross_domain = False
+    #: leading layers of the pretrained net kept frozen (their output is computed once per
+    #: image); the layers after them train, starting as pretrained, with a new output layer
+    frozen = _CONV_BODY
 
     def __init__(self, K: int = 2, epochs: int = 100, batch_size: int = 32, lr: float = 1e-3,
                  pretrain_epochs: int = PRETRAIN_EPOCHS, random_state: int | None = None,
@@ -132,36 +133,43 @@ class FineTunedCNN(BatchedContender):
                              "(source, pair, draws) to pick its pretrained nets; run it through "
                              "a claim, or use fit() with digit labels")
         self._context = context
+        # pretrain (or load) the nets before the fit seconds start: their cost is reported
+        # apart (``pretraining_cost``), once per net rather than spread over a cell's draws
+        self.pretrained(context.source, context.task, context.root_seed, context.cache_dir,
+                        context.device)
         return super().fit_many(train_sets, X_test, seeds, device=device)
 
+    def _inputs(self, nets, which, X_list, device) -> torch.Tensor:
+        """(R, m, ...) the trained layers' inputs: draw r's rows through its net's frozen
+        layers, once per (net, data set)."""
+        memo: dict = {}
+        for k, X in zip(which, X_list):
+            if (k, id(X)) not in memo:
+                memo[(k, id(X))] = _frozen_output(nets[k], self.frozen, X, device)
+        return torch.stack([memo[(k, id(X))] for k, X in zip(which, X_list)])
+
     def _train(self, Xs, ys, seeds, device):
-        ctx = self._context
         dev = resolve_device(device)
-        nets = self._nets(ctx)
-        which = [d % self.K for d in ctx.draws]
-        F = torch.stack([_features(nets[k], _as_images(X), dev) for k, X in zip(which, Xs)])
+        nets = self._nets(self._context)
+        which = [d % self.K for d in self._context.draws]
+        X = self._inputs(nets, which, Xs, dev)
         y = torch.from_numpy(np.stack(ys).astype(np.int64)).to(dev)
         gens = [torch.Generator().manual_seed(int(s) % 2**63) for s in seeds]
-        head = init_stack(_head_layers(), (F.shape[2],), gens, device=dev)
-        with torch.no_grad():  # the dense-128 layer starts as pretrained; the output is new
-            for i in (0, 1):
-                head.params[i].copy_(torch.stack([nets[k].params[_DENSE128 + i][0] for k in which]))
-        info = train_minibatch(head, F, y, epochs=self.epochs, batch_size=self.batch_size,
+        layers = cnn_layers(2)
+        stack = init_stack(layers[self.frozen:], tuple(X.shape[2:]), gens, device=dev)
+        skip = _n_params(layers[:self.frozen])
+        with torch.no_grad():  # every trained layer but the new output starts as pretrained
+            for i in range(len(stack.params) - 2):
+                stack.params[i].copy_(torch.stack([nets[k].params[skip + i][0] for k in which]))
+        info = train_minibatch(stack, X, y, epochs=self.epochs, batch_size=self.batch_size,
                                optimiser=keras_adam(self.lr), seeds=seeds)
         info["net"] = np.asarray(which)
-        return (head, nets, which), info
+        return (stack, nets, which), info
 
     def _proba(self, fitted, X_list, device) -> np.ndarray:
-        head, nets, which = fitted
-        dev = resolve_device(device)
-        memo: dict = {}
-        feats = []
-        for k, X in zip(which, X_list):
-            key = (k, id(X))
-            if key not in memo:
-                memo[key] = _features(nets[k], _as_images(X), dev)
-            feats.append(memo[key])
-        return predict_proba(head, torch.stack(feats)).double().cpu().numpy()
+        stack, nets, which = fitted
+        X = self._inputs(nets, which, X_list, resolve_device(device))
+        return predict_proba(stack, X).double().cpu().numpy()
 
     def _draw_info(self, info, r) -> dict:
         return {"epochs": int(info["epochs"][r]), "train_loss": float(info["loss"][r]),
@@ -191,33 +199,9 @@ class FineTunedCNNAll(FineTunedCNN):
     name = "finetuned_cnn_all"
     source = ("this suite's probe of rkaplan's claim: every layer of the pretrained CNN "
               "fine-tuned; recipe fixed in models/kaplan.py")
+    frozen = 0
     #: draws trained together on the CPU, as for Beam's CNN (compute-bound there)
     cpu_chunk = 2
-
-    def fit_group_size(self, device: str) -> int | None:
-        return self.cpu_chunk if resolve_device(device).type == "cpu" else None
-
-    def _train(self, Xs, ys, seeds, device):
-        ctx = self._context
-        dev = resolve_device(device)
-        nets = self._nets(ctx)
-        which = [d % self.K for d in ctx.draws]
-        X = torch.from_numpy(np.stack([_as_images(X) for X in Xs])).to(dev)
-        y = torch.from_numpy(np.stack(ys).astype(np.int64)).to(dev)
-        gens = [torch.Generator().manual_seed(int(s) % 2**63) for s in seeds]
-        stack = init_stack(cnn_layers(2), (1, 28, 28), gens, device=dev)
-        with torch.no_grad():  # everything but the new output layer starts as pretrained
-            for i in range(_DENSE128 + 2):
-                stack.params[i].copy_(torch.stack([nets[k].params[i][0] for k in which]))
-        info = train_minibatch(stack, X, y, epochs=self.epochs, batch_size=self.batch_size,
-                               optimiser=keras_adam(self.lr), seeds=seeds)
-        info["net"] = np.asarray(which)
-        return stack, info
-
-    def _proba(self, fitted, X_list, device) -> np.ndarray:
-        dev = resolve_device(device)
-        X = torch.from_numpy(np.stack([_as_images(X) for X in X_list])).to(dev)
-        return predict_proba(fitted, X).double().cpu().numpy()
 
 
 class FineTunedCNNCrossDomain(FineTunedCNN):

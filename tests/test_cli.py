@@ -16,7 +16,6 @@ The subprocesses are independent of one another, so each group of them runs two 
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -33,6 +32,7 @@ import pandas as pd
 import pytest
 
 from evidence import report as report_mod
+from tests.helpers import TEST_COUNTS, TRAIN_COUNTS, write_glyph_idx_dir
 
 pytestmark = pytest.mark.slow
 
@@ -108,61 +108,11 @@ def _design(out: Path, cache: Path, *extra: str) -> list[str]:
 
 # --------------------------------------------------------------------------- IDX files
 
-def _idx_images(images: np.ndarray) -> bytes:
-    images = np.asarray(images, dtype=np.uint8).reshape(-1, 28, 28)
-    return struct.pack(">IIII", 0x00000803, len(images), 28, 28) + images.tobytes()
-
-
-def _idx_labels(labels) -> bytes:
-    labels = np.asarray(labels, dtype=np.uint8)
-    return struct.pack(">II", 0x00000801, len(labels)) + labels.tobytes()
-
-
-def _glyph(digit: int, rng: np.random.Generator) -> np.ndarray:
-    """A 28x28 stroke drawing: 0 a ring, 1 a vertical bar, others a horizontal bar at a
-    digit-specific height; shifted by up to 2 pixels, random ink, sparse background noise."""
-    yy, xx = np.mgrid[0:28, 0:28]
-    dy, dx = rng.integers(-2, 3, size=2)
-    cy, cx = 13.5 + dy, 13.5 + dx
-    if digit == 0:
-        r = np.hypot(yy - cy, xx - cx)
-        stroke = (r >= 6) & (r <= 9)
-    elif digit == 1:
-        stroke = (np.abs(xx - cx) <= 1.5) & (np.abs(yy - cy) <= 10)
-    else:
-        row = 3 + 2 * digit + dy
-        stroke = (np.abs(yy - row) <= 1) & (np.abs(xx - cx) <= 8)
-    noise = rng.uniform(0, 90, size=(28, 28)) * (rng.random((28, 28)) < 0.08)
-    return np.clip(stroke * rng.uniform(170, 255) + noise, 0, 255).astype(np.uint8)
-
-
-def _digits(counts: dict[int, int], rng: np.random.Generator):
-    labels = np.array([d for d, k in counts.items() for _ in range(k)], dtype=np.uint8)
-    labels = labels[rng.permutation(len(labels))]
-    return np.stack([_glyph(int(d), rng) for d in labels]), labels
-
-
-TRAIN_COUNTS = {0: 60, 1: 60, **{d: 3 for d in range(2, 10)}}
-TEST_COUNTS = {0: 40, 1: 40, **{d: 2 for d in range(2, 10)}}
-
-
-def _write_idx_dir(directory: Path, seed: int = 0, train=TRAIN_COUNTS, test=TEST_COUNTS) -> Path:
-    rng = np.random.default_rng(seed)
-    directory.mkdir(parents=True, exist_ok=True)
-    X, y = _digits(train, rng)
-    (directory / "train-images-idx3-ubyte").write_bytes(_idx_images(X))
-    (directory / "train-labels-idx1-ubyte").write_bytes(_idx_labels(y))
-    X, y = _digits(test, rng)
-    (directory / "t10k-images-idx3-ubyte").write_bytes(_idx_images(X))
-    (directory / "t10k-labels-idx1-ubyte").write_bytes(_idx_labels(y))
-    return directory.resolve()
-
-
 def test_synthetic_idx_files_round_trip(tmp_path):
     """The helper writes files the suite's own reader accepts (guards the tests below)."""
     from evidence.data import load_source
 
-    src = load_source(_write_idx_dir(tmp_path / "idx"))
+    src = load_source(write_glyph_idx_dir(tmp_path / "idx"))
     assert len(src.X_train) == sum(TRAIN_COUNTS.values())
     assert len(src.X_test) == sum(TEST_COUNTS.values())
     assert np.count_nonzero(src.y_train == 0) == 60 and np.count_nonzero(src.y_test == 1) == 40
@@ -229,7 +179,7 @@ def bad_runs(tmp_path_factory):
     small = {0: 4, 1: 4}
     dirs["same"] = base / "same"
     for name in ("bad_magic", "truncated", "same"):
-        _write_idx_dir(dirs[name], train=small, test=small)
+        write_glyph_idx_dir(dirs[name], train=small, test=small)
     labels = dirs["bad_magic"] / "t10k-labels-idx1-ubyte"
     raw = labels.read_bytes()
     labels.write_bytes(struct.pack(">I", 0x00000802) + raw[4:])  # labels must start with 0x00000801
@@ -292,7 +242,7 @@ def runs(tmp_path_factory):
     * ``F``: synthetic IDX files (``--mnist-dir``).
     """
     base = tmp_path_factory.mktemp("runs")
-    idx_dir = _write_idx_dir(base / "idx")
+    idx_dir = write_glyph_idx_dir(base / "idx")
 
     def resume():
         cache = base / "cache-AB"
@@ -492,7 +442,7 @@ def kaplan_runs(tmp_path_factory):
     """The cross-domain probe of Kaplan's claim without ``--pretrain-dir`` (it skips) and with
     a synthetic "other domain" of ten classes (30 images each, so pretraining is quick)."""
     base = tmp_path_factory.mktemp("kaplan")
-    other = _write_idx_dir(base / "other", seed=3, train={d: 30 for d in range(10)},
+    other = write_glyph_idx_dir(base / "other", seed=3, train={d: 30 for d in range(10)},
                            test={d: 2 for d in range(10)})
 
     def run(name: str, *extra: str):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
-import struct
 
 import numpy as np
 import pytest
@@ -21,6 +20,7 @@ from evidence.data import (
     parse_task,
     task_data,
 )
+from tests.helpers import idx_images, idx_labels
 
 # --------------------------------------------------------------------------- digit pairs
 
@@ -207,17 +207,6 @@ def test_task_data_requires_a_task(bundled):
 # --------------------------------------------------------------------------- IDX files
 
 
-def _idx_images(images: np.ndarray, *, magic=0x803, count=None, rows=28, cols=28) -> bytes:
-    count = len(images) if count is None else count
-    header = struct.pack(">IIII", magic, count, rows, cols)
-    return header + np.asarray(images, dtype=np.uint8).tobytes()
-
-
-def _idx_labels(labels: np.ndarray, *, magic=0x801, count=None) -> bytes:
-    count = len(labels) if count is None else count
-    return struct.pack(">II", magic, count) + np.asarray(labels, dtype=np.uint8).tobytes()
-
-
 @pytest.fixture(scope="module")
 def synthetic():
     """Small MNIST-like arrays: 60 train images (6 per digit), 30 test (3 per digit)."""
@@ -235,10 +224,10 @@ def _write_idx_dir(directory, synthetic, *, gz=False, dotted=False, override=Non
     (None deletes the file)."""
     X_train, y_train, X_test, y_test = synthetic
     contents = {
-        "train-images-idx3-ubyte": _idx_images(X_train),
-        "train-labels-idx1-ubyte": _idx_labels(y_train),
-        "t10k-images-idx3-ubyte": _idx_images(X_test),
-        "t10k-labels-idx1-ubyte": _idx_labels(y_test),
+        "train-images-idx3-ubyte": idx_images(X_train),
+        "train-labels-idx1-ubyte": idx_labels(y_train),
+        "t10k-images-idx3-ubyte": idx_images(X_test),
+        "t10k-labels-idx1-ubyte": idx_labels(y_test),
     }
     contents.update(override or {})
     directory.mkdir(parents=True, exist_ok=True)
@@ -284,8 +273,8 @@ def test_load_idx_is_memoised_until_a_file_changes(tmp_path, synthetic):
     assert load_source(str(directory)) is first
     assert load_source(tmp_path / "mnist" / ".." / "mnist") is first  # resolved path
     X_train, y_train, _, _ = synthetic
-    (directory / "train-images-idx3-ubyte").write_bytes(_idx_images(X_train[:50]))
-    (directory / "train-labels-idx1-ubyte").write_bytes(_idx_labels(y_train[:50]))
+    (directory / "train-images-idx3-ubyte").write_bytes(idx_images(X_train[:50]))
+    (directory / "train-labels-idx1-ubyte").write_bytes(idx_labels(y_train[:50]))
     second = load_source(directory)
     assert second is not first and second.X_train.shape == (50, 784)
 
@@ -312,8 +301,8 @@ def test_task_data_idx_rejects_a_pair_missing_from_a_file(tmp_path, synthetic):
     X_train, y_train, X_test, y_test = synthetic
     keep = y_test != 7
     override = {
-        "t10k-images-idx3-ubyte": _idx_images(X_test[keep]),
-        "t10k-labels-idx1-ubyte": _idx_labels(y_test[keep]),
+        "t10k-images-idx3-ubyte": idx_images(X_test[keep]),
+        "t10k-labels-idx1-ubyte": idx_labels(y_test[keep]),
     }
     source = load_source(_write_idx_dir(tmp_path / "mnist", synthetic, override=override))
     with pytest.raises(DataError, match="test set .* no images of digit 7"):
@@ -322,17 +311,17 @@ def test_task_data_idx_rejects_a_pair_missing_from_a_file(tmp_path, synthetic):
 
 def _corrupt_cases(synthetic):
     X_train, y_train, X_test, y_test = synthetic
-    images = _idx_images(X_train)
-    labels = _idx_labels(y_train)
+    images = idx_images(X_train)
+    labels = idx_labels(y_train)
     bad_labels = y_train.copy()
     bad_labels[5] = 10
     return {
         "bad image magic": (
-            {"train-images-idx3-ubyte": _idx_images(X_train, magic=0x801)},
+            {"train-images-idx3-ubyte": idx_images(X_train, magic=0x801)},
             "train-images-idx3-ubyte", "bad magic",
         ),
         "bad label magic": (
-            {"t10k-labels-idx1-ubyte": _idx_labels(y_test, magic=0x803)},
+            {"t10k-labels-idx1-ubyte": idx_labels(y_test, magic=0x803)},
             "t10k-labels-idx1-ubyte", "bad magic",
         ),
         "truncated image payload": (
@@ -344,7 +333,7 @@ def _corrupt_cases(synthetic):
             "train-images-idx3-ubyte", "oversized",
         ),
         "count larger than payload": (
-            {"t10k-images-idx3-ubyte": _idx_images(X_test, count=31)},
+            {"t10k-images-idx3-ubyte": idx_images(X_test, count=31)},
             "t10k-images-idx3-ubyte", "truncated",
         ),
         "truncated label payload": (
@@ -364,21 +353,21 @@ def _corrupt_cases(synthetic):
             "t10k-images-idx3-ubyte", "truncated header",
         ),
         "images not 28x28": (
-            {"train-images-idx3-ubyte": _idx_images(
+            {"train-images-idx3-ubyte": idx_images(
                 np.zeros((60, 27 * 29), np.uint8), rows=27, cols=29)},
             "train-images-idx3-ubyte", "27x29, not 28x28",
         ),
         "label count differs from image count": (
-            {"t10k-labels-idx1-ubyte": _idx_labels(y_test[:-1])},
+            {"t10k-labels-idx1-ubyte": idx_labels(y_test[:-1])},
             "t10k-labels-idx1-ubyte", "has 29 labels but t10k-images-idx3-ubyte",
         ),
         "labels outside 0-9": (
-            {"train-labels-idx1-ubyte": _idx_labels(bad_labels)},
+            {"train-labels-idx1-ubyte": idx_labels(bad_labels)},
             "train-labels-idx1-ubyte", "outside 0-9",
         ),
         "no images": (
-            {"train-images-idx3-ubyte": _idx_images(X_train[:0]),
-             "train-labels-idx1-ubyte": _idx_labels(y_train[:0])},
+            {"train-images-idx3-ubyte": idx_images(X_train[:0]),
+             "train-labels-idx1-ubyte": idx_labels(y_train[:0])},
             "train-images-idx3-ubyte", "no images",
         ),
         "file missing": (

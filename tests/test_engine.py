@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from evidence.data import digit_pair, load_source, task_data
-from evidence.draws import contender_seed, draw_sample
 from evidence.engine import (TanhNetStack, init_tanh_stack, resolve_device,
                              DeviceError, train_online_stack)
 from models.leeknet import NaiveDNN, h2o_training_error, standardise
+from tests.helpers import draw_sets
 
 TASK = digit_pair(0, 1)
 
@@ -21,15 +21,6 @@ TASK = digit_pair(0, 1)
 @pytest.fixture(scope="module")
 def td():
     return task_data(load_source(), TASK)
-
-
-def _sets(td, n, draws):
-    out, seeds = [], []
-    for d in range(draws):
-        s = draw_sample(td.pool_y, n=n, draw=d, task=TASK, root_seed=2017)
-        out.append((td.pool_X[s.indices].astype(np.float64), td.pool_y[s.indices]))
-        seeds.append(contender_seed(root_seed=2017, task=TASK, n=n, draw=d, contender="NaiveDNN"))
-    return out, seeds
 
 
 def _stack_for(sets, seeds):
@@ -51,7 +42,7 @@ def _train_steps(stack: TanhNetStack, Z, y, steps, use_compile):
 
 @pytest.mark.parametrize("use_compile", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_stack_equals_separate_after_five_steps(td, use_compile):
-    sets, seeds = _sets(td, 40, 4)
+    sets, seeds = draw_sets(td, 40, 4, "NaiveDNN")
     together, Z, y = _stack_for(sets, seeds)
     _train_steps(together, Z, y, 5, use_compile)
     for r in range(4):
@@ -66,7 +57,7 @@ def test_stack_equals_separate_after_five_steps(td, use_compile):
 
 def test_replicates_are_independent(td):
     """Changing one replicate's data changes no other replicate."""
-    sets, seeds = _sets(td, 20, 3)
+    sets, seeds = draw_sets(td, 20, 3, "NaiveDNN")
     a, Z, y = _stack_for(sets, seeds)
     b, Z2, y2 = _stack_for(sets, seeds)
     Z2[1] = torch.flip(Z2[1], dims=[0])
@@ -78,7 +69,7 @@ def test_replicates_are_independent(td):
 
 
 def test_batched_fit_matches_separate_fits_after_full_training(td):
-    sets, seeds = _sets(td, 40, 6)
+    sets, seeds = draw_sets(td, 40, 6, "NaiveDNN")
     net = NaiveDNN(compile=False)
     batched = net.fit_many(sets, td.test_X, seeds)
     same = total = 0
@@ -96,7 +87,7 @@ def test_batched_fit_matches_separate_fits_after_full_training(td):
 def test_stopped_replicates_are_frozen_and_best_iterate_kept(td):
     """A replicate whose training error reaches 0 stops: more epochs for the others do not move
     it; the reported error is that of the kept iterate."""
-    sets, seeds = _sets(td, 20, 3)
+    sets, seeds = draw_sets(td, 20, 3, "NaiveDNN")
     stack, Z, y = _stack_for(sets, seeds)
     info = train_online_stack(stack, Z, y, rho=0.99, eps=1e-8, epochs_per_iteration=2,
                               max_epochs=20, train_error=h2o_training_error, chunk=4)
@@ -124,7 +115,7 @@ def test_cuda_without_gpu_is_an_error():
 def test_cuda_stack_matches_cpu(td):
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA device")
-    sets, seeds = _sets(td, 40, 4)
+    sets, seeds = draw_sets(td, 40, 4, "NaiveDNN")
     cpu = NaiveDNN(compile=False).fit_many(sets, td.test_X, seeds, device="cpu")
     gpu = NaiveDNN(compile=False).fit_many(sets, td.test_X, seeds, device="cuda")
     agree = np.mean([np.mean((a.test_scores > 0.5) == (b.test_scores > 0.5)) for a, b in zip(cpu, gpu)])

@@ -2,7 +2,7 @@
 
 Replicate r of a stack must follow the trajectory it would follow alone: its own draw,
 initialisation, per-epoch order and dropout masks, element-wise optimisers. Checked after five
-steps (parameters within 1e-5) and after full training (at least 99% identical test labels),
+steps (parameters within 1e-5) and after full training (p(class 1) within 1e-4),
 for every Beam contender; plus the architectures' parameter counts, the optimisers' formulas,
 frozen replicates and determinism.
 """
@@ -13,10 +13,10 @@ import pytest
 import torch
 
 from evidence.data import digit_pair, load_source, task_data
-from evidence.draws import contender_seed, draw_sample
 from evidence.minibatch import (dense, init_stack, keras_adam, keras_sgd, train_minibatch)
 from models.beam import (BeamCNN, BeamLeekNet, BeamLeekNetNoDecay, BeamMLP, KerasStyleNet,
                          WellTrainedLeekNet)
+from tests.helpers import draw_sets
 
 TASK = digit_pair(0, 1)
 
@@ -24,15 +24,6 @@ TASK = digit_pair(0, 1)
 @pytest.fixture(scope="module")
 def td():
     return task_data(load_source(), TASK)
-
-
-def _sets(td, n, draws, name):
-    out, seeds = [], []
-    for d in range(draws):
-        s = draw_sample(td.pool_y, n=n, draw=d, task=TASK, root_seed=2017)
-        out.append((td.pool_X[s.indices].astype(np.float64), td.pool_y[s.indices]))
-        seeds.append(contender_seed(root_seed=2017, task=TASK, n=n, draw=d, contender=name))
-    return out, seeds
 
 
 def test_parameter_counts_match_beams_models():
@@ -64,7 +55,7 @@ CONTENDERS = [
 def test_stack_equals_separate_after_five_steps(td, net, batch):
     n = 40 if batch == 8 else 5  # five steps: 5 batches of 8, 5 rows of 1, or 5 full batches
     epochs = 1 if batch is not None else 5
-    sets, seeds = _sets(td, n if batch is not None else 20, 3, type(net).__name__)
+    sets, seeds = draw_sets(td, n if batch is not None else 20, 3, type(net).__name__)
     together, X, y = _stack_and_data(net, sets, seeds)
     fresh = [p.clone() for p in together.params]
     train_minibatch(together, X, y, epochs=epochs, batch_size=batch, optimiser=net._optimiser(),
@@ -90,21 +81,21 @@ FULL = [
 
 @pytest.mark.parametrize("net, n, draws", FULL)
 def test_batched_fit_matches_separate_fits_after_full_training(td, net, n, draws):
-    sets, seeds = _sets(td, n, draws, type(net).__name__)
+    sets, seeds = draw_sets(td, n, draws, type(net).__name__)
     batched = net.fit_many(sets, td.test_X, seeds)
-    same = total = 0
     for (X, y), seed, out in zip(sets, seeds, batched):
         alone = type(net)(random_state=seed).fit(X, y)
-        same += int(np.sum(alone.predict(td.test_X) == (out.test_scores > 0.5)))
-        total += len(td.test_y)
         assert out.info["epochs"] == alone.epochs_
-    assert same / total >= 0.99, f"only {same / total:.4f} of test labels agree"
+        # measured: at most 5e-6 apart (the CNN; the dense nets are identical). Labels would
+        # not do: two nets from different seeds agree on ≥ 99.6% of 0 vs 1 test labels
+        gap = np.max(np.abs(out.test_scores - alone.decision_scores(td.test_X)))
+        assert gap < 1e-4, f"batched and separate p(class 1) differ by up to {gap:.2e}"
 
 
 def test_replicates_are_independent(td):
     """Changing one replicate's data changes no other replicate."""
     net = BeamMLP()
-    sets, seeds = _sets(td, 20, 3, "BeamMLP")
+    sets, seeds = draw_sets(td, 20, 3, "BeamMLP")
     a, X, y = _stack_and_data(net, sets, seeds)
     b, X2, y2 = _stack_and_data(net, sets, seeds)
     X2[1], y2[1] = torch.flip(X2[1], dims=[0]), 1 - y2[1]
@@ -117,14 +108,14 @@ def test_replicates_are_independent(td):
 
 def test_keras_adam_follows_the_keras_formula():
     p = torch.tensor([[1.0, -2.0]])
-    step = keras_adam(lr=0.1, eps=1e-8)
+    step = keras_adam(lr=0.1, eps=0.1)  # a large ε tells Keras's placement from torch's
     g1, g2 = torch.tensor([[0.5, -1.0]]), torch.tensor([[0.25, 2.0]])
     m = v = torch.zeros(1, 2)
     expected = p.clone()
     for t, g in enumerate((g1, g2), start=1):
         m = 0.9 * m + 0.1 * g
         v = 0.999 * v + 0.001 * g * g
-        expected = expected - 0.1 * math.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t) * m / (v.sqrt() + 1e-8)
+        expected = expected - 0.1 * math.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t) * m / (v.sqrt() + 0.1)
         step([p], [g], t)
     assert torch.allclose(p, expected, atol=1e-7)
 
@@ -147,13 +138,14 @@ def test_stopped_replicates_are_frozen(td):
     """WellTrainedLeekNet stops a replicate once its training loss is below the threshold; more
     steps for the others do not move it."""
     net = WellTrainedLeekNet()
-    sets, seeds = _sets(td, 20, 3, "WellTrainedLeekNet")
+    sets, seeds = draw_sets(td, 20, 3, "WellTrainedLeekNet")
     stack, X, y = _stack_and_data(net, sets, seeds)
-    # make replicate 2 hard to fit: shuffled labels
-    y[2] = y[2][torch.randperm(20, generator=torch.Generator().manual_seed(0))]
+    # make replicate 2 impossible to fit: one image twice, with both labels (loss ≥ ln 2 / 20)
+    X[2, 1], y[2, 1] = X[2, 0], 1 - y[2, 0]
     info = train_minibatch(stack, X, y, epochs=60, batch_size=None, optimiser=net._optimiser(),
                            seeds=seeds, stop_loss=0.01, check_every=10)
     assert info["epochs"][0] < 60 and info["loss"][0] < 0.01
+    assert info["epochs"][2] == 60 and info["loss"][2] > 0.01  # it trained on after 0 stopped
     alone, Xr, yr = _stack_and_data(net, [sets[0]], [seeds[0]])
     inf = train_minibatch(alone, Xr, yr, epochs=60, batch_size=None, optimiser=net._optimiser(),
                           seeds=[seeds[0]], stop_loss=0.01, check_every=10)
@@ -163,7 +155,7 @@ def test_stopped_replicates_are_frozen(td):
 
 
 def test_fits_are_deterministic(td):
-    sets, seeds = _sets(td, 10, 2, "BeamMLP")
+    sets, seeds = draw_sets(td, 10, 2, "BeamMLP")
     net = BeamMLP(epochs=5)
     a = net.fit_many(sets, td.test_X, seeds)
     b = net.fit_many(sets, td.test_X, seeds)
@@ -181,7 +173,7 @@ def test_dense_layer_needs_flat_input():
 def test_cuda_stack_matches_cpu(td, net):
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA device")
-    sets, seeds = _sets(td, 40, 3, type(net).__name__)
+    sets, seeds = draw_sets(td, 40, 3, type(net).__name__)
     cpu = net.fit_many(sets, td.test_X, seeds, device="cpu")
     gpu = net.fit_many(sets, td.test_X, seeds, device="cuda")
     agree = np.mean([np.mean((a.test_scores > 0.5) == (b.test_scores > 0.5)) for a, b in zip(cpu, gpu)])
@@ -194,7 +186,7 @@ def test_cpu_groups_change_nothing(td):
     net = BeamCNN(epochs=3)
     g = net.fit_group_size("cpu")
     assert g and g < 3
-    sets, seeds = _sets(td, 10, 3, "BeamCNN")
+    sets, seeds = draw_sets(td, 10, 3, "BeamCNN")
     grouped = [o for c in range(0, 3, g) for o in net.fit_many(sets[c:c + g], td.test_X[:50], seeds[c:c + g])]
     whole = net.fit_many(sets, td.test_X[:50], seeds)
     for a, b in zip(grouped, whole):

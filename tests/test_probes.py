@@ -1,5 +1,7 @@
 """Probes (the Leek and Beam claims rerun on another digit pair), composite verdicts, and the
 report's digit-pair figures."""
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -23,9 +25,10 @@ def _paired(effect, draws=8, seed=0, noise=0.01):
 
 
 def test_every_leek_and_beam_claim_has_the_hard_pair_as_probe():
-    for cid, spec in registry.CLAIMS.items():
-        if cid.startswith(("leek/", "beam/")):
-            assert spec.probes == ("4v9",), cid
+    probed = [cid for cid in registry.CLAIMS if cid.startswith(("leek/", "beam/"))]
+    assert len(probed) == 7, probed
+    for cid in probed:
+        assert registry.CLAIMS[cid].probes == ("4v9",), cid
     assert registry.CLAIMS["robinson/zero-one-is-too-easy"].tasks == ("0v1", "4v9")
 
 
@@ -45,7 +48,8 @@ def test_draws_to_decide():
     weak = _paired(0.01, draws=4, noise=0.04).beats()
     assert weak.outcome is stats.Outcome.INCONCLUSIVE
     more = _draws_to_decide(weak, 4)
-    assert more is not None and more > 4
+    # the MDE shrinks as 1/sqrt(draws): it meets the observed effect at 4·(MDE/effect)² draws
+    assert more == math.ceil(4 * (weak.mde / abs(weak.effect)) ** 2) and more > 4
     strong = _paired(0.05).beats()
     assert strong.supported and _draws_to_decide(strong, 8) is None
 
@@ -54,6 +58,11 @@ def test_composite_keeps_the_rule_and_parts():
     a, b = _paired(0.05).beats(), _paired(0.0).matches(margin=0.01)
     v = stats.composite([a, b], outcome=stats.Outcome.INCONCLUSIVE, statement="s")
     assert v.outcome is stats.Outcome.INCONCLUSIVE and v.parts == (a, b)
+    # figures of the first part, the largest p of the parts
+    assert v.effect == a.effect and (v.ci_low, v.ci_high) == (a.ci_low, a.ci_high)
+    assert v.p_value == max(a.p_value, b.p_value) and v.rule == "composite"
+    with pytest.raises(ValueError, match="Outcome"):
+        stats.composite([a, b], outcome="SUPPORTED", statement="s")
     assert "the claim's rule applied to its parts gives INCONCLUSIVE" in v.explain()
     with pytest.raises(ValueError):
         stats.composite([], outcome=stats.Outcome.SUPPORTED, statement="s")

