@@ -118,8 +118,10 @@ def test_identical_arms_never_supported(runs):
     v = paired(same, better="A", baseline="B").beats()
     assert v.effect == 0.0
     assert not v.supported
-    # all differences 0: the interval is the point 0, below half a point
-    assert v.outcome is Outcome.REFUTED
+    # all differences 0: the interval is the point 0, below half a point; REFUTED needs the
+    # shifted sign-flip test too, whose smallest exact p with N pairs is 2^-N
+    assert v.outcome is (Outcome.REFUTED if 2.0 ** -v.n_pairs < 0.05 else Outcome.INCONCLUSIVE)
+    assert v.p_refuted == pytest.approx(2.0 ** -v.n_pairs)
     assert (v.ci_low, v.ci_high) == (0.0, 0.0)
 
 
@@ -299,16 +301,16 @@ def test_significant_p_but_interval_touching_zero_is_not_supported():
     # Build a Paired whose interval is forced to straddle 0 while p is tiny, to check that the
     # rule needs both conditions.
     p = P(noisy_diffs({n: 0.05 for n in SIZES}, sd=0.01))
-    p._interval = (-0.001, 0.08)
+    p._ev._interval = (np.array([-0.001]), np.array([0.08]))
     assert p.beats().outcome is Outcome.INCONCLUSIVE
-    p._interval = (0.001, 0.08)
+    p._ev._interval = (np.array([0.001]), np.array([0.08]))
     assert p.beats().outcome is Outcome.SUPPORTED
 
 
 def test_interval_above_zero_without_a_significant_p_is_not_supported():
     p = P(centred_noise({n: 0.0 for n in SIZES}, sd=0.05, seed=18))
     assert p.sign_flip_p() > 0.3
-    p._interval = (0.001, 0.05)          # force the bound condition to hold
+    p._ev._interval = (np.array([0.001]), np.array([0.05]))  # force the bound to hold
     assert p.beats().outcome is Outcome.INCONCLUSIVE
 
 
@@ -376,10 +378,12 @@ def test_trend_down_up_and_flat():
     noisy_flat = P(_trend_diffs(0.0, 0.05, 15)).trend()
     assert noisy_flat.ci_low < 0 < noisy_flat.ci_high
     assert noisy_flat.outcome is Outcome.INCONCLUSIVE
-    # constant differences: the slope is exactly 0 with no error, so "decreasing" is refuted
+    # constant differences: the slope is exactly 0 with no error; protocol v2 refutes
+    # "decreasing" only when a slope above 0 is shown, so neither branch holds
     const = P({n: [0.02] * 4 for n in SIZES}).trend()
     assert const.effect == 0.0 and (const.ci_low, const.ci_high) == (0.0, 0.0)
-    assert const.outcome is Outcome.REFUTED and const.p_value == 1.0
+    assert const.outcome is Outcome.INCONCLUSIVE and const.p_value == 1.0
+    assert const.p_refuted == 1.0
 
 
 def test_trend_matches_statsmodels_hc3_fit():
@@ -400,7 +404,8 @@ def test_trend_matches_statsmodels_hc3_fit():
 
 def _verdict_with(outcome: Outcome, p: float, effect: float) -> Verdict:
     base = P(noisy_diffs({10: 0.0, 20: 0.0}, sd=0.01, draws=3)).beats()
-    return dataclasses.replace(base, outcome=outcome, p_value=p, effect=effect, statement=f"{outcome.value}")
+    return dataclasses.replace(base, outcome=outcome, p_value=p, p_supported=p, p_refuted=p,
+                               effect=effect, statement=f"{outcome.value}")
 
 
 @pytest.mark.parametrize("outcomes, expected", [
@@ -419,7 +424,12 @@ def test_all_of_combinations(outcomes, expected):
     assert v.rule == "all_of" and v.statement == "both parts"
     assert v.parts == tuple(parts)
     assert v.effect == parts[0].effect and v.ci_low == parts[0].ci_low
-    assert v.p_value == max(q.p_value for q in parts)
+    # SUPPORTED / INCONCLUSIVE: the largest part p; REFUTED: the smallest Holm-adjusted p of
+    # the parts (a union over the parts)
+    if expected == "REFUTED":
+        assert v.p_value == min(holm([q.p_refuted for q in parts]))
+    else:
+        assert v.p_value == max(q.p_supported for q in parts)
 
 
 def test_all_of_needs_parts():
@@ -480,7 +490,7 @@ def test_exact_enumeration_switches_at_two_to_the_pairs():
     random_ = P(d, n_resamples=2**14 - 1)
     q = random_.sign_flip_p()
     assert (q * 2**14) == pytest.approx(round(q * 2**14), abs=1e-9)  # (count+1)/(B+1), B+1 = 2**14
-    assert exact._exact is True and random_._exact is False
+    assert exact._ev._flip.exact is True and random_._ev._flip.exact is False
 
 
 def test_random_flip_p_is_never_zero():
@@ -549,7 +559,7 @@ def test_to_dict_is_json_ready_and_explain_is_informative():
     assert "A beats B" in e and "SUPPORTED" in e and "points" in e and "90% interval" in e
     assert "p = " in e and "minimum detectable" in e and "why:" in e and "n=80" in e
     tie = P(noisy_diffs({n: 0.0 for n in SIZES}, sd=0.002, seed=3)).beats().explain()
-    assert "REFUTED because the upper bound" in tie
+    assert "REFUTED: the effect is below +0.50 points holds" in tie
     assert "part:" in v.explain()
 
 
