@@ -3,6 +3,8 @@ little data is to fine-tune the last layers of a pretrained network.
 
 ``FineTunedCNN`` (models/kaplan.py): Beam's CNN pretrained on the other eight digits (never the
 target pair: tests/test_pretrain.py), convolutional layers frozen, head trained on the draw.
+Each draw has its own pretrained net (seeded from the root seed, the pair and the draw index),
+so the draws stay independent.
 Beam's CNN from scratch is the baseline; the Leekasso is on the same figure. Statement and
 rule are pre-registered in claims/registry.py. Probes: 0 vs 1; every layer fine-tuned
 (``all-layers``); pretrained on Fashion-MNIST (``cross-domain``, with ``--pretrain-dir``).
@@ -15,25 +17,26 @@ from models.kaplan import (FineTunedCNN, FineTunedCNNAll, FineTunedCNNCrossDomai
 from models.leekasso import Leekasso
 
 
-def _contender(claim, K: int) -> FineTunedCNN:
+def _contender(claim) -> FineTunedCNN:
     if claim.variant == "all-layers":
-        return FineTunedCNNAll(K=K)
+        return FineTunedCNNAll()
     if claim.variant == "cross-domain":
-        return FineTunedCNNCrossDomain(pretrain_dir=claim.pretrain_dir, K=K)
+        return FineTunedCNNCrossDomain(pretrain_dir=claim.pretrain_dir)
     assert claim.variant is None, f"unknown variant {claim.variant!r}"
-    return FineTunedCNN(K=K)
+    return FineTunedCNN()
 
 
 @pytest.mark.claim("kaplan/finetuning-beats-scratch")
 def test_finetuning_beats_scratch(claim):
-    K = 5 if claim.scale.name == "full" else 2
-    tuned = _contender(claim, K)
+    tuned = _contender(claim)
     runs = claim.curve([tuned, BeamCNN(), Leekasso()])
-    cost = pretraining_cost(tuned, claim.engine, claim.task)
+    cost = pretraining_cost(tuned, claim.engine, claim.task, claim.scale.draws)
     claim.report_pretraining(cost)
     fresh = [n["seconds"] for n in cost["nets"] if n["trained_in_this_run"]]
-    claim.note(f"pretraining ({cost['domain']}): {K} nets, each on {cost['images']:,} images of "
-               f"{len(cost['classes'])} classes of {cost['source']} ({cost['epochs']} epochs), "
+    claim.note(f"pretraining ({cost['domain']}): each draw has its own pretrained net "
+               f"({len(cost['nets'])} nets, one per draw index, the same at every n), each on "
+               f"{cost['images']:,} images of {len(cost['classes'])} classes of "
+               f"{cost['source']} ({cost['epochs']} epochs), "
                f"{max(n['seconds'] for n in cost['nets']):.1f} s the longest; "
                + (f"{len(fresh)} trained in this run ({sum(fresh):.1f} s)" if fresh
                   else "all read from the cache in this run")

@@ -9,12 +9,16 @@ net costs nothing). All draws of a (fit, n) cell are fitted in one call to the c
 
 Each fit is cached on disk, one file per (fit spec, task, data, seeds, n, draw, device, code
 version), written atomically as soon as its cell is done: an interrupted run resumes where it
-stopped and gives the same numbers. A corrupt entry is reported, deleted and refitted.
+stopped and gives the same numbers. A corrupt entry is reported, deleted and refitted. The code
+version (``evidence/codehash.py``) hashes the project modules the contender's classes import,
+transitively, together with those this module imports to load the data, draw the samples and
+run the fits, and the versions of torch, numpy, scipy and scikit-learn: an edit to any of them
+refits that contender, an edit elsewhere (the statistics, the report, another contender) does
+not.
 """
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import os
 import tempfile
@@ -27,6 +31,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from evidence import codehash
 from evidence.data import DataError, Source, Task, TaskData, task_data
 from evidence.draws import Draw, contender_seed, draw_sample
 from models.base import Contender, FitOutput
@@ -34,23 +39,13 @@ from models.base import Contender, FitOutput
 __all__ = ["ResultCache", "Engine", "FitContext", "code_version", "CACHE_FORMAT"]
 
 CACHE_FORMAT = 1
-_ENGINE_FILES = ("models/base.py", "evidence/engine.py", "evidence/draws.py", "evidence/data.py",
-                 "evidence/curves.py", "evidence/minibatch.py", "evidence/pretrain.py")
-_ROOT = Path(__file__).resolve().parent.parent
 
 
-def code_version(contender: Contender) -> str:
-    """Hash of the code a fit depends on: the contender's module (and its bases') and the
-    engine's modules. Editing any of them invalidates that contender's cached fits."""
-    files = {Path(inspect.getsourcefile(cls)).resolve()
-             for cls in type(contender).__mro__
-             if cls.__module__.startswith("models.")}
-    files |= {(_ROOT / f).resolve() for f in _ENGINE_FILES}
-    h = hashlib.sha256(str(CACHE_FORMAT).encode())
-    for f in sorted(files):
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()[:16]
+def code_version(contender: Contender, root=codehash.ROOT) -> str:
+    """Hash of the code a fit of ``contender`` depends on (``codehash.fit_code_version``): the
+    import closure of its classes' modules and of this module, and the library versions.
+    Editing any file of it invalidates that contender's cached fits."""
+    return codehash.fit_code_version(contender, root, salt=f"cache-format-{CACHE_FORMAT}")
 
 
 class ResultCache:
@@ -108,8 +103,9 @@ def _spec_text(contender: Contender) -> str:
 @dataclass
 class FitContext:
     """What a contender that depends on more than its training draw (a pretrained net) may
-    ask the engine for: the data source, the pair, the root seed, which draws these are, the
-    result-cache directory (None: keep nothing) and the device."""
+    ask the engine for: the data source, the pair, the root seed, which draws these are (the
+    draw index of each training set, in order), the result-cache directory (None: keep
+    nothing) and the device."""
 
     source: Source
     task: Task
@@ -143,7 +139,9 @@ class Engine:
                 for n in sizes for d in range(draws)}
 
     def _key(self, rep: Contender, task: Task, n: int, d: int) -> str:
-        version = self._versions.setdefault(type(rep), code_version(rep))
+        version = self._versions.get(type(rep))
+        if version is None:
+            version = self._versions[type(rep)] = code_version(rep)
         ident = {"spec": _spec_text(rep), "task": task.name, "source": self.source.fingerprint,
                  "split_seed": self.split_seed, "root_seed": self.root_seed, "n": n, "draw": d,
                  "device": self.device.split(":")[0], "code": version}

@@ -17,11 +17,15 @@ The recipe, fixed before any fine-tuning claim ran: Beam's CNN layers with a den
 (k = number of pretraining classes), Keras-style Glorot initialisation, raw 0–255 pixels, Adam
 (Keras form, lr 1e-3, ε 1e-8), batch 64, a fresh shuffle every epoch, dropout as in Beam's
 CNN, ``EPOCHS`` epochs. A net is deterministic given its pretraining seed; it is cached on
-disk keyed by the recipe, the data (source fingerprints and pair) and this code, written
+disk keyed by the recipe, the data (source fingerprints and pair), the seed, the device type
+and the code (``evidence/codehash.py``: the import closure of this module — it,
+``evidence/minibatch.py``, ``evidence/data.py``, ``evidence/engine.py``,
+``evidence/codehash.py`` — and the versions of torch, numpy, scipy and scikit-learn), written
 atomically, with the seconds its training took (reported even when read from the cache).
 
 ``models/kaplan.py`` (``FineTunedCNN``, ``FineTunedCNNAll``, ``FineTunedCNNCrossDomain``) uses
-these nets.
+these nets: one per draw index, its seed derived from the root seed, the pair and the draw
+index (``models.kaplan.pretrain_seed``).
 """
 from __future__ import annotations
 
@@ -36,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from evidence import codehash
 from evidence.data import Source, Task
 from evidence.engine import resolve_device
 from evidence.minibatch import (NetStack, conv, dense, dropout, flatten, init_stack, keras_adam,
@@ -47,8 +52,8 @@ __all__ = ["EPOCHS", "BATCH", "CROSS_DOMAIN_PER_CLASS", "pretraining_images", "P
 EPOCHS = 6
 BATCH = 64
 CROSS_DOMAIN_PER_CLASS = 400
-_ROOT = Path(__file__).resolve().parent.parent
-_CODE = ("evidence/pretrain.py", "evidence/minibatch.py")
+#: the modules whose import closure keys a cached net (``evidence/codehash.py``)
+CODE_MODULES = ("evidence.pretrain",)
 
 
 def cnn_layers(k: int):
@@ -94,16 +99,17 @@ class Pretrained:
                         [p.to(device) for p in self.params])
 
 
-def _key(source: Source, task: Task, seed: int, epochs: int, cross_domain: bool) -> str:
+def _key(source: Source, task: Task, seed: int, epochs: int, cross_domain: bool,
+         device: str = "cpu") -> str:
     h = hashlib.sha256()
     h.update(json.dumps({"recipe": "beam-cnn-k adam1e-3 eps1e-8 batch64", "epochs": epochs,
                          "batch": BATCH, "source": source.fingerprint,
                          "task": None if cross_domain else task.name, "seed": seed,
                          "cross_domain": cross_domain,
-                         "per_class": CROSS_DOMAIN_PER_CLASS if cross_domain else None},
+                         "per_class": CROSS_DOMAIN_PER_CLASS if cross_domain else None,
+                         "device": resolve_device(device).type,
+                         "code": codehash.code_version(CODE_MODULES)},
                         sort_keys=True).encode())
-    for f in _CODE:
-        h.update((_ROOT / f).read_bytes())
     return h.hexdigest()[:32]
 
 
@@ -114,7 +120,7 @@ def pretrain(source: Source, task: Task, seed: int, *, cache_dir: str | os.PathL
     X, y, classes = pretraining_images(source, task, cross_domain=cross_domain, seed=seed)
     path = None
     if cache_dir is not None:
-        key = _key(source, task, seed, epochs, cross_domain)
+        key = _key(source, task, seed, epochs, cross_domain, device)
         path = Path(cache_dir) / "pretrained" / f"{key}.pt"
         if path.exists():
             try:

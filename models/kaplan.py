@@ -1,10 +1,19 @@
 """Hacker News user rkaplan (item 14485362, on Beam's post): the easiest way to use deep
 learning on little data is to take a pretrained network and fine-tune its last layers.
 
-Pretraining is ``evidence/pretrain.py``: Beam's CNN with a k-way head; K nets per target pair
-from K pretraining seeds derived from the root seed and the pair (``pretrain_seeds``); draw d
-uses net d mod K. The nets are the same for every draw that uses them, and their cost is
-reported apart from the fit seconds (``pretraining_cost``).
+Pretraining is ``evidence/pretrain.py``: Beam's CNN with a k-way head. Every draw has its own
+pretrained net, so the draws stay independent: draw d of a target pair uses the net pretrained
+with seed ``pretrain_seed(root_seed, pair, d)`` — the first 64-bit word of numpy's
+``SeedSequence([root_seed, a, b, 2405, d])`` (a, b: the pair's digits; 2405: this stream's tag)
+modulo 2**63. The net depends on the draw index only, not on n or on the other draws of a cell:
+draw d uses the same net at every n, in every cell and in every run with that root seed (and
+the cached nets are reused across them). A cell of D draws needs D nets; their cost is reported
+apart from the fit seconds, one entry per draw index (``pretraining_cost``).
+
+Fitted without the engine, replicate r uses the net of draw index r: ``fit`` (one replicate)
+uses draw 0's net with ``random_state`` (0 when None) as the root seed; ``fit_many`` needs the
+engine's context (the pair), and a context whose ``draws`` is None means draws 0, 1, 2, ... in
+the order of the training sets.
 
 :class:`FineTunedCNN` — the claim's primary contender. Pretrained on the other eight digits of
 the target's source, its four convolutional layers frozen, then, with a recipe fixed before the
@@ -28,6 +37,8 @@ ten classes, the same budget as in-domain.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 
@@ -39,7 +50,7 @@ from evidence.pretrain import EPOCHS as PRETRAIN_EPOCHS
 from evidence.pretrain import Pretrained, cnn_layers, pretrain
 from models.base import BatchedContender
 
-__all__ = ["FineTunedCNN", "FineTunedCNNAll", "FineTunedCNNCrossDomain", "pretrain_seeds",
+__all__ = ["FineTunedCNN", "FineTunedCNNAll", "FineTunedCNNCrossDomain", "pretrain_seed",
            "pretraining_cost"]
 
 #: the pretrained nets this process has used, memoised: key -> Pretrained (``cached`` False:
@@ -49,10 +60,10 @@ _NETS: dict[tuple, Pretrained] = {}
 _CONV_BODY = 7
 
 
-def pretrain_seeds(root_seed: int, task, K: int) -> list[int]:
-    """K pretraining seeds for a target pair, derived from the root seed."""
-    ss = np.random.SeedSequence([int(root_seed), task.a, task.b, 2405])
-    return [int(s) for s in ss.generate_state(K, dtype=np.uint64) % (2**63)]
+def pretrain_seed(root_seed: int, task, draw: int) -> int:
+    """The pretraining seed of draw ``draw``'s net for a target pair (module docstring)."""
+    ss = np.random.SeedSequence([int(root_seed), int(task.a), int(task.b), 2405, int(draw)])
+    return int(ss.generate_state(1, dtype=np.uint64)[0] % (2**63))
 
 
 def _n_params(layers) -> int:
@@ -92,10 +103,9 @@ class FineTunedCNN(BatchedContender):
     #: image); the layers after them train, starting as pretrained, with a new output layer
     frozen = _CONV_BODY
 
-    def __init__(self, K: int = 2, epochs: int = 100, batch_size: int = 32, lr: float = 1e-3,
+    def __init__(self, epochs: int = 100, batch_size: int = 32, lr: float = 1e-3,
                  pretrain_epochs: int = PRETRAIN_EPOCHS, random_state: int | None = None,
                  device: str = "cpu"):
-        self.K = K
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -108,23 +118,29 @@ class FineTunedCNN(BatchedContender):
         """The source the nets are pretrained on: the target's own (in-domain)."""
         return target
 
-    def pretrained(self, target: Source, task, root_seed: int, cache_dir, device) -> list[Pretrained]:
-        """The K pretrained nets for ``task`` (from memory, the cache, or trained now)."""
+    def pretrained(self, target: Source, task, root_seed: int, cache_dir, device,
+                   draws) -> list[Pretrained]:
+        """The pretrained nets of ``draws`` (draw indices) for ``task``, in that order (from
+        memory, the cache, or trained now)."""
         source = self.pretraining_source(target)
         nets = []
-        for s in pretrain_seeds(root_seed, task, self.K):
+        for d in draws:
+            s = pretrain_seed(root_seed, task, d)
             key = (source.fingerprint, task.name, s, self.cross_domain, self.pretrain_epochs,
-                   str(cache_dir))
+                   str(cache_dir), resolve_device(device).type)
             if key not in _NETS:
                 _NETS[key] = pretrain(source, task, s, cache_dir=cache_dir, device=device,
                                       epochs=self.pretrain_epochs, cross_domain=self.cross_domain)
             nets.append(_NETS[key])
         return nets
 
-    def _nets(self, ctx) -> list[NetStack]:
+    def _nets(self, ctx) -> dict[int, NetStack]:
+        """draw index -> its pretrained net, for the draws of ``ctx``."""
         dev = resolve_device(ctx.device)
-        return [p.stack(dev) for p in
-                self.pretrained(ctx.source, ctx.task, ctx.root_seed, ctx.cache_dir, ctx.device)]
+        draws = list(dict.fromkeys(ctx.draws))
+        nets = self.pretrained(ctx.source, ctx.task, ctx.root_seed, ctx.cache_dir, ctx.device,
+                               draws)
+        return {d: p.stack(dev) for d, p in zip(draws, nets)}
 
     # -- batched fitting ----------------------------------------------------------------------
     def fit_many(self, train_sets, X_test, seeds, device="cpu", context=None):
@@ -132,16 +148,21 @@ class FineTunedCNN(BatchedContender):
             raise ValueError(f"{type(self).__name__}.fit_many needs the engine's context "
                              "(source, pair, draws) to pick its pretrained nets; run it through "
                              "a claim, or use fit() with digit labels")
+        if context.draws is None:  # replicate r uses the net of draw index r
+            context = replace(context, draws=list(range(len(train_sets))))
+        if len(context.draws) != len(train_sets):
+            raise ValueError(f"{type(self).__name__}.fit_many: {len(train_sets)} training sets "
+                             f"but the context names {len(context.draws)} draws")
         self._context = context
         # pretrain (or load) the nets before the fit seconds start: their cost is reported
         # apart (``pretraining_cost``), once per net rather than spread over a cell's draws
         self.pretrained(context.source, context.task, context.root_seed, context.cache_dir,
-                        context.device)
+                        context.device, context.draws)
         return super().fit_many(train_sets, X_test, seeds, device=device)
 
     def _inputs(self, nets, which, X_list, device) -> torch.Tensor:
-        """(R, m, ...) the trained layers' inputs: draw r's rows through its net's frozen
-        layers, once per (net, data set)."""
+        """(R, m, ...) the trained layers' inputs: replicate r's rows through the frozen layers
+        of net ``which[r]`` (a draw index), once per (net, data set)."""
         memo: dict = {}
         for k, X in zip(which, X_list):
             if (k, id(X)) not in memo:
@@ -151,7 +172,7 @@ class FineTunedCNN(BatchedContender):
     def _train(self, Xs, ys, seeds, device):
         dev = resolve_device(device)
         nets = self._nets(self._context)
-        which = [d % self.K for d in self._context.draws]
+        which = list(self._context.draws)  # replicate r: the net of its draw index
         X = self._inputs(nets, which, Xs, dev)
         y = torch.from_numpy(np.stack(ys).astype(np.int64)).to(dev)
         gens = [torch.Generator().manual_seed(int(s) % 2**63) for s in seeds]
@@ -185,6 +206,7 @@ class FineTunedCNN(BatchedContender):
             raise ValueError(f"{type(self).__name__}.fit needs two digit labels 0-9 (it "
                              f"pretrains away from them); got classes {list(self.classes_)}") from None
         seed = 0 if self.random_state is None else int(self.random_state)
+        # one replicate: the net of draw index 0, with random_state as the root seed
         self._context = FitContext(load_source(), task, seed, [0], None, self.device)
         super()._fit01(X, y)
 
@@ -213,10 +235,10 @@ class FineTunedCNNCrossDomain(FineTunedCNN):
               "(Fashion-MNIST); recipe fixed in models/kaplan.py")
     cross_domain = True
 
-    def __init__(self, pretrain_dir: str | None = None, K: int = 2, epochs: int = 100,
+    def __init__(self, pretrain_dir: str | None = None, epochs: int = 100,
                  batch_size: int = 32, lr: float = 1e-3, pretrain_epochs: int = PRETRAIN_EPOCHS,
                  random_state: int | None = None, device: str = "cpu"):
-        super().__init__(K=K, epochs=epochs, batch_size=batch_size, lr=lr,
+        super().__init__(epochs=epochs, batch_size=batch_size, lr=lr,
                          pretrain_epochs=pretrain_epochs, random_state=random_state, device=device)
         self.pretrain_dir = pretrain_dir
 
@@ -238,18 +260,19 @@ class FineTunedCNNCrossDomain(FineTunedCNN):
         return spec
 
 
-def pretraining_cost(contender: FineTunedCNN, engine, task) -> dict:
-    """The pretraining behind ``contender``'s fits on ``task``, for the report (apart from the
-    fit seconds): source, classes, images, and per net its seed, the seconds its training took
-    and whether it was trained in this run or read from the cache."""
+def pretraining_cost(contender: FineTunedCNN, engine, task, draws: int) -> dict:
+    """The pretraining behind ``contender``'s fits on ``task`` in a run of ``draws`` draws per
+    size, for the report (apart from the fit seconds): source, classes, images, and one net per
+    draw index 0 … draws − 1 (in that order): its draw, its seed, the seconds its training
+    took and whether it was trained in this run or read from the cache."""
     nets = contender.pretrained(engine.source, task, engine.root_seed, engine.cache.root,
-                                engine.device)
+                                engine.device, range(draws))
     source = contender.pretraining_source(engine.source)
     return {
         "contender": contender.name, "source": source.name,
         "domain": "cross-domain" if contender.cross_domain else "in-domain",
         "classes": [int(c) for c in nets[0].classes], "images": int(nets[0].images),
         "epochs": int(contender.pretrain_epochs),
-        "nets": [{"seed": int(p.seed), "seconds": float(p.seconds), "trained_in_this_run": not p.cached}
-                 for p in nets],
+        "nets": [{"draw": d, "seed": int(p.seed), "seconds": float(p.seconds),
+                  "trained_in_this_run": not p.cached} for d, p in enumerate(nets)],
     }

@@ -6,11 +6,12 @@ import torch
 from evidence.curves import FitContext
 from evidence.data import digit_pair, load_source, task_data
 from evidence.pretrain import pretrain, pretraining_images
-from models.kaplan import FineTunedCNN, FineTunedCNNAll, FineTunedCNNCrossDomain
+from models.kaplan import (FineTunedCNN, FineTunedCNNAll, FineTunedCNNCrossDomain, pretrain_seed,
+                           pretraining_cost)
 from tests.helpers import draw_sets, write_glyph_idx_dir
 
-#: draws 1, 2, 3 use nets 1, 0, 1 with K = 2 (draw d mod K, not the position in the cell)
-DRAWS, NETS = [1, 2, 3], [1, 0, 1]
+#: a cell's draws, not starting at 0: each uses the net of its own draw index
+DRAWS = [1, 2, 3]
 
 
 def test_no_target_or_test_image_reaches_pretraining():
@@ -59,17 +60,120 @@ def _target(n=10, draws=DRAWS):
     return source, task, td, sets, seeds
 
 
-def test_finetuned_cnn_uses_net_d_mod_k_and_refuses_non_digits():
-    source, task, td, sets, seeds = _target()
-    net = FineTunedCNN(K=2, pretrain_epochs=1, epochs=3)
-    ctx = FitContext(source, task, 2017, DRAWS, None, "cpu")
+def _tiny_digits(per_digit: int = 20):
+    """A small in-domain pretraining source (the first ``per_digit`` bundled images of each
+    digit), so that the tests below pretrain many nets in little time. Only the pretraining
+    reads it: the training draws and the test set still come from the bundled data."""
+    from evidence.data import _make_source
+
+    full = load_source()
+    keep = np.sort(np.concatenate([np.flatnonzero(full.y_train == d)[:per_digit]
+                                   for d in range(10)]))
+    return _make_source("tiny-digits", full.X_train[keep], full.y_train[keep])
+
+
+def _params_equal(a, b) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a, b))
+
+
+def test_finetuned_cnn_uses_the_net_of_each_draw_and_refuses_non_digits():
+    _, task, td, sets, seeds = _target()
+    tiny = _tiny_digits()
+    net = FineTunedCNN(pretrain_epochs=1, epochs=3)
+    ctx = FitContext(tiny, task, 2017, DRAWS, None, "cpu")
     outs = net.fit_many(sets, td.test_X[:20], seeds, context=ctx)
-    assert [o.info["pretrained_net"] for o in outs] == NETS
+    assert [o.info["pretrained_net"] for o in outs] == DRAWS
     with pytest.raises(ValueError, match="context"):
         net.fit_many(sets, td.test_X[:20], seeds)
+    with pytest.raises(ValueError, match="3 training sets but the context names 2 draws"):
+        net.fit_many(sets, td.test_X[:20], seeds, context=FitContext(tiny, task, 2017, [1, 2],
+                                                                      None, "cpu"))
+    # without draw numbers, replicate r uses the net of draw index r
+    outs = net.fit_many(sets, td.test_X[:20], seeds,
+                        context=FitContext(tiny, task, 2017, None, None, "cpu"))
+    assert [o.info["pretrained_net"] for o in outs] == [0, 1, 2]
     X, y = sets[0]
     with pytest.raises(ValueError, match="digit labels"):
-        FineTunedCNN(K=1, pretrain_epochs=1, epochs=1).fit(X, np.where(y == 1, 10, 11))
+        FineTunedCNN(pretrain_epochs=1, epochs=1).fit(X, np.where(y == 1, 10, 11))
+
+
+def test_every_draw_has_its_own_pretrained_net():
+    """Draws 0..5 of a cell each start from a distinct net, pretrained with the seed of their
+    own draw index; each replicate trains from its own draw's net and no other."""
+    source, task, td, _, _ = _target()
+    tiny = _tiny_digits()
+    draws = list(range(6))
+    sets, seeds = draw_sets(td, 10, draws)
+    seeds_pre = [pretrain_seed(2017, task, d) for d in draws]
+    assert len(set(seeds_pre)) == 6
+    # the derivation: SeedSequence([root seed, a, b, 2405, draw]), first word modulo 2**63
+    assert seeds_pre[4] == int(np.random.SeedSequence([2017, 4, 9, 2405, 4])
+                               .generate_state(1, dtype=np.uint64)[0] % 2**63)
+    assert pretrain_seed(2018, task, 0) != seeds_pre[0]
+    assert pretrain_seed(2017, digit_pair(0, 1), 0) != seeds_pre[0]
+    ctx = FitContext(tiny, task, 2017, draws, None, "cpu")
+    net = FineTunedCNNAll(pretrain_epochs=1, epochs=1)
+    nets = net._nets(ctx)
+    assert sorted(nets) == draws
+    for d in draws:  # draw d's net is the net pretrained with draw d's seed
+        alone = pretrain(tiny, task, seeds_pre[d], cache_dir=None, epochs=1)
+        assert _params_equal(nets[d].params, alone.params), d
+    for d in draws:
+        for e in draws[d + 1:]:
+            assert not torch.equal(nets[d].params[0], nets[e].params[0]), (d, e)
+    before = {d: [p.clone() for p in nets[d].params] for d in draws}
+    (stack, _, which), info = _trained(net, ctx, sets, seeds)
+    assert which == draws and info["net"].tolist() == draws
+    for r, d in enumerate(which):
+        # one Adam step of 1e-3 keeps every weight within 0.01 of its start; the other draws'
+        # nets are independent Glorot draws, far away
+        assert torch.allclose(stack.params[0][r], before[d][0][0], atol=0.01), r
+        for e in draws:
+            if e != d:
+                assert not torch.allclose(stack.params[0][r], before[e][0][0], atol=0.01), (r, e)
+
+
+def test_the_same_draw_index_gets_the_same_net_in_another_cell_and_at_another_n():
+    """The net depends on the draw index, not on n, the cell's other draws or their order."""
+    source, task, td, _, _ = _target()
+    tiny = _tiny_digits()
+    net = FineTunedCNNAll(pretrain_epochs=1, epochs=1)
+    at10, seeds10 = draw_sets(td, 10, [1, 3])
+    at20, seeds20 = draw_sets(td, 20, [3, 0, 1])
+    (s10, nets10, which10), _ = _trained(net, FitContext(tiny, task, 2017, [1, 3], None, "cpu"),
+                                         at10, seeds10)
+    (s20, nets20, which20), _ = _trained(net, FitContext(tiny, task, 2017, [3, 0, 1], None,
+                                                         "cpu"), at20, seeds20)
+    assert which10 == [1, 3] and which20 == [3, 0, 1]
+    for d in (1, 3):
+        assert _params_equal(nets10[d].params, nets20[d].params), d
+        alone = pretrain(tiny, task, pretrain_seed(2017, task, d), cache_dir=None, epochs=1)
+        assert _params_equal(nets20[d].params, alone.params), d
+    assert not torch.equal(nets20[0].params[0], nets20[1].params[0])
+    # replicate of draw 3 starts from the same net at n = 10 (position 1) and n = 20 (position 0)
+    start = nets10[3].params[0][0]
+    assert torch.allclose(s10.params[0][1], start, atol=0.01)
+    assert torch.allclose(s20.params[0][0], start, atol=0.01)
+
+
+def test_pretraining_cost_reports_one_net_per_draw_index(tmp_path):
+    from types import SimpleNamespace
+
+    tiny, task = _tiny_digits(), digit_pair(4, 9)
+    engine = SimpleNamespace(source=tiny, root_seed=2017, device="cpu",
+                             cache=SimpleNamespace(root=tmp_path))
+    tuned = FineTunedCNN(pretrain_epochs=1)
+    cost = pretraining_cost(tuned, engine, task, 4)
+    assert [n["draw"] for n in cost["nets"]] == [0, 1, 2, 3]
+    assert [n["seed"] for n in cost["nets"]] == [pretrain_seed(2017, task, d) for d in range(4)]
+    assert all(n["trained_in_this_run"] and n["seconds"] > 0 for n in cost["nets"])
+    assert cost["images"] == 160 and cost["classes"] == [0, 1, 2, 3, 5, 6, 7, 8]
+    assert cost["domain"] == "in-domain" and cost["epochs"] == 1
+    assert len(list((tmp_path / "pretrained").glob("*.pt"))) == 4
+    # the head-only and every-layer contenders share the nets (and the cache entries)
+    again = pretraining_cost(FineTunedCNNAll(pretrain_epochs=1), engine, task, 4)
+    assert again["nets"] == cost["nets"]
+    assert len(list((tmp_path / "pretrained").glob("*.pt"))) == 4
 
 
 def _other_source(per_class: int = 450, classes: int = 10):
@@ -119,12 +223,12 @@ def _trained(contender, ctx, sets, seeds):
 
 
 def test_finetuned_cnn_all_trains_every_layer_from_the_pretrained_net():
-    source, task, td, sets, seeds = _target()
-    ctx = FitContext(source, task, 2017, DRAWS, None, "cpu")
-    net = FineTunedCNNAll(K=2, pretrain_epochs=1, epochs=2)
-    before = [[p.clone() for p in s.params] for s in net._nets(ctx)]
+    _, task, td, sets, seeds = _target()
+    ctx = FitContext(_tiny_digits(), task, 2017, DRAWS, None, "cpu")
+    net = FineTunedCNNAll(pretrain_epochs=1, epochs=2)
+    before = {d: [p.clone() for p in s.params] for d, s in net._nets(ctx).items()}
     (stack, nets, which), info = _trained(net, ctx, sets, seeds)
-    assert info["net"].tolist() == which == NETS
+    assert info["net"].tolist() == which == DRAWS
     for r, k in enumerate(which):
         for i in range(10):  # convolutions and dense-128: started as pretrained, then trained
             assert not torch.equal(stack.params[i][r], before[k][i][0]), (r, i)
@@ -133,16 +237,16 @@ def test_finetuned_cnn_all_trains_every_layer_from_the_pretrained_net():
             assert torch.allclose(stack.params[i][r], before[k][i][0], atol=0.01), (r, i)
         assert stack.params[10].shape[1:] == (128, 2)  # a new two-way output layer
     # the pretrained nets themselves are untouched (every draw of the cell shares them)
-    assert all(torch.equal(p, q) for s, b in zip(nets, before) for p, q in zip(s.params, b))
+    assert all(torch.equal(p, q) for d, s in nets.items() for p, q in zip(s.params, before[d]))
     # the head-only contender trains dense-128 and the output, from the features once per image
-    head = FineTunedCNN(K=2, pretrain_epochs=1, epochs=2)
+    head = FineTunedCNN(pretrain_epochs=1, epochs=2)
     (h, _, which), _ = _trained(head, ctx, sets, seeds)
     assert len(h.params) == 4 and h.params[0].shape[1:] == (1024, 128)
     for r, k in enumerate(which):
         assert not torch.equal(h.params[0][r], before[k][8][0])
         assert torch.allclose(h.params[0][r], before[k][8][0], atol=0.01)
     outs = net.fit_many(sets, td.test_X[:30], seeds, context=ctx)
-    assert [o.info["pretrained_net"] for o in outs] == NETS
+    assert [o.info["pretrained_net"] for o in outs] == DRAWS
     assert all(o.test_scores.shape == (30,) for o in outs)
 
 
@@ -157,19 +261,19 @@ def test_pretraining_is_not_in_the_fit_seconds(tmp_path, monkeypatch):
                         lambda *a, **k: events.append("pretrain") or real_pretrain(*a, **k))
     monkeypatch.setattr(FineTunedCNN, "_train",
                         lambda self, *a: events.append("train") or real_train(self, *a))
-    source, task, td, sets, seeds = _target()
-    ctx = FitContext(source, task, 2017, DRAWS, tmp_path, "cpu")  # a fresh cache: nets trained
-    FineTunedCNN(K=2, pretrain_epochs=1, epochs=1).fit_many(sets, td.test_X[:10], seeds,
-                                                             context=ctx)
-    assert events == ["pretrain", "pretrain", "train"]
+    _, task, td, sets, seeds = _target()
+    ctx = FitContext(_tiny_digits(), task, 2017, DRAWS, tmp_path, "cpu")  # a fresh cache
+    FineTunedCNN(pretrain_epochs=1, epochs=1).fit_many(sets, td.test_X[:10], seeds,
+                                                        context=ctx)
+    assert events == ["pretrain"] * len(DRAWS) + ["train"]  # one net per draw, then the fit
 
 
 def test_finetuned_cnns_fit_with_digit_labels():
     source, task, td, sets, _ = _target(n=40, draws=[0])
     X, y01 = sets[0]
     y = np.where(y01 == 1, 9, 4)
-    for est in (FineTunedCNN(K=1, pretrain_epochs=1, epochs=20),
-                FineTunedCNNAll(K=1, pretrain_epochs=1, epochs=5)):
+    for est in (FineTunedCNN(pretrain_epochs=1, epochs=20),
+                FineTunedCNNAll(pretrain_epochs=1, epochs=5)):
         est.fit(X, y)
         pred = est.predict(td.test_X[:200])
         assert set(np.unique(pred)) <= {4, 9}
