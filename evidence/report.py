@@ -11,6 +11,15 @@ Every file is written atomically (temporary file in the same folder, then ``os.r
 new one, never a half-written file. ``runs.csv`` (the raw per-draw results) is written first, even
 if the claim records then fail validation.
 
+A partial run (``pytest claims -k leek``) does not wipe the other claims: with ``merge=True``
+(the plugin's way), every record of the folder's earlier ``claims.json`` whose (id, scale, task)
+this run did not produce is kept, flagged ``from_earlier_run`` with the ``made_by`` (date,
+commit, options) of the run that made it, and so are its rows of ``runs.csv``. An earlier report
+that cannot be read, or of another schema or protocol version, is not merged: a
+``ReportMergeWarning`` says so in one line and the report holds this run's records only.
+
+``check_report_dir`` tells, before anything is fitted, whether a folder can hold a report.
+
 Rebuild the Markdown, HTML and figures of an existing report without re-running anything::
 
     python -m evidence.report reports/
@@ -32,6 +41,7 @@ import platform as _platform
 import re
 import sys
 import tempfile
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -44,6 +54,9 @@ __all__ = [
     "RUNS_COLUMNS",
     "write_report",
     "load_report",
+    "check_report_dir",
+    "ReportDirError",
+    "ReportMergeWarning",
     "slug",
     "verdict_table",
     "validate",
@@ -280,7 +293,8 @@ def verdict_table(claims: list[dict]) -> str:
               "expected/outcome")
     rows = [header]
     for c in _dedupe(claims):
-        rows.append((str(c.get("id")), str(c.get("task", "-")), str(c.get("scale", "-")),
+        mark = " *" if c.get("from_earlier_run") else ""
+        rows.append((str(c.get("id")) + mark, str(c.get("task", "-")), str(c.get("scale", "-")),
                      str(c.get("verdict", "-")), _effect_text(c), _p_text(c.get("p_value")),
                      _outcome_text(c)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
@@ -298,6 +312,8 @@ def verdict_table(claims: list[dict]) -> str:
         out.append(f"{len(rows) - 1} claim(s): " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     if any(str(c.get("outcome")) in _SURPRISES for c in claims):
         out.append("! = the pytest outcome differs from what the suite expects")
+    if any(c.get("from_earlier_run") for c in claims):
+        out.append("* = from an earlier run, not re-run by this one (made_by in claims.json)")
     return "\n".join(out)
 
 
@@ -315,32 +331,63 @@ def plot_claim(claim: dict, path: Path) -> None:
 
 
 def write_report(out_dir: str | os.PathLike, *, run: dict, claims: list[dict],
-                 runs: pd.DataFrame | None, pairs: Mapping | None = None) -> Path:
+                 runs: pd.DataFrame | None, pairs: Mapping | None = None, merge: bool = False,
+                 protocol_version: int | None = None, adjust=None) -> Path:
     """Write claims.json, runs.csv, claims.md, index.html and figures/<slug>.png to out_dir.
 
-    Claim records with the same (id, scale, task) are collapsed to the last one given. Raises
-    jsonschema.ValidationError (after writing runs.csv) if the records do not fit the schema.
+    Claim records with the same (id, scale, task) are collapsed to the last one given; each
+    record without a ``made_by`` gets this run's (date, commit, seeds, device, data, scale,
+    pytest args). ``protocol_version`` (or ``run["protocol_version"]``) is written at the top
+    level when given; without it, the records' own ``protocol_version`` fields stand for it
+    when merging. With ``merge=True`` the records (and their runs.csv rows) of an earlier
+    report in out_dir that this run did not produce are kept, flagged ``from_earlier_run``
+    (see the module docstring). ``adjust``, if given, is called on the merged records before
+    they are written (the plugin passes the probes' Holm adjustment). Raises jsonschema.ValidationError (after writing runs.csv) if
+    the records do not fit the schema.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+
+    run_j = _jsonable(dict(run), "run")
+    run_j.setdefault("python", _platform.python_version())
+    run_j.setdefault("platform", _platform.platform())
+    run_j.setdefault("written", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    protocol = _jsonable(protocol_version if protocol_version is not None
+                         else run_j.get("protocol_version"), "protocol_version")
+    claims_j = _dedupe(_jsonable(dict(c), f"claims[{i}]") for i, c in enumerate(claims))
+    made_by = _made_by(run_j)
+    for c in claims_j:
+        c.setdefault("made_by", dict(made_by))
+        c.setdefault("from_earlier_run", False)
+
+    # an earlier report in out_dir: its records this run did not produce, and their rows
+    kept: list[dict] = []
+    kept_pair_pngs: dict[str, bytes] = {}
+    if merge:
+        earlier = _earlier_report(out, _protocols(protocol, claims_j))
+        if earlier is not None:
+            kept = _kept_records(earlier, claims_j)
+            runs = _merged_runs(out, runs, kept)
+            kept_pair_pngs = _kept_pair_figures(out, earlier, kept, pairs or {})
+    claims_j = claims_j + kept
+    if adjust is not None:  # whole-report steps over the merged records (the probes' Holm family)
+        adjust(claims_j)
 
     # 1. the raw per-draw results first: they are the expensive part
     _atomic_write(out / "runs.csv", _runs_csv(runs))
 
     # 2. the report dict: plain JSON types, one record per (id, scale, task), validated
-    run_j = _jsonable(dict(run), "run")
-    run_j.setdefault("python", _platform.python_version())
-    run_j.setdefault("platform", _platform.platform())
-    run_j.setdefault("written", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
-    claims_j = _dedupe(_jsonable(dict(c), f"claims[{i}]") for i, c in enumerate(claims))
     used: set[str] = set()
     for c in claims_j:
+        c.pop("figure", None)
         name = slug(f"{c.get('id')}@{c.get('task')}@{c.get('scale')}")
         if name in used:  # two ids that differ only in unsafe characters
             name += "_" + hashlib.sha1(repr(_key(c)).encode()).hexdigest()[:8]
         used.add(name)
         c["figure"] = f"figures/{name}.png"
-    report = {"schema_version": SCHEMA_VERSION, "run": run_j, "claims": claims_j}
+    report = {"schema_version": SCHEMA_VERSION,
+              **({"protocol_version": protocol} if protocol is not None else {}),
+              "run": run_j, "claims": claims_j}
     validate(report)
 
     # 3. figures, then the human-readable pages, then claims.json last
@@ -355,6 +402,9 @@ def write_report(out_dir: str | os.PathLike, *, run: dict, claims: list[dict],
     for name, png in _pair_figures(runs, pairs or {}):
         path = f"figures/{name}.png"
         _atomic_write(out / path, png)
+        pngs[path] = png
+        report["pair_figures"].append(path)
+    for path, png in kept_pair_pngs.items():  # already on disk
         pngs[path] = png
         report["pair_figures"].append(path)
     for stale in figures.glob("*.png"):
@@ -373,6 +423,228 @@ def load_report(out_dir: str | os.PathLike) -> dict:
     report = json.loads((Path(out_dir) / "claims.json").read_text(encoding="utf-8"))
     validate(report)
     return report
+
+
+# --------------------------------------------------------------------------- merging
+
+class ReportMergeWarning(UserWarning):
+    """An earlier report in the report folder was not merged (or only in part)."""
+
+
+#: what a record's ``made_by`` copies from the run that made it
+_MADE_BY = ("started", "git_sha", "seed", "split_seed", "scale", "device", "data_source",
+            "pytest_args")
+
+
+def _made_by(run: Mapping) -> dict:
+    made = {k: run[k] for k in _MADE_BY if run.get(k) is not None}
+    if "started" not in made and run.get("written"):
+        made["started"] = run["written"]
+    return made
+
+
+def _merge_note(path: Path, why: str) -> None:
+    warnings.warn(ReportMergeWarning(
+        f"{path}: the earlier report is not merged ({why}); this report holds this run's "
+        "records only"), stacklevel=3)
+
+
+def _protocols(top, claims) -> set:
+    """The protocol version(s) of a report: its top-level one if it has one, else those its
+    records carry (None for a record without one; ERROR records, which have no verdict, left
+    out). An empty set says nothing."""
+    if top is not None:
+        return {top}
+    return {c.get("protocol_version") for c in claims if c.get("verdict") != "ERROR"}
+
+
+def _protocol_text(versions: set) -> str:
+    shown = sorted(_or_none(v) for v in versions)
+    return shown[0] if len(shown) == 1 else "mixed (" + ", ".join(shown) + ")"
+
+
+def _earlier_report(out: Path, protocol: set) -> dict | None:
+    """The folder's earlier claims.json if it can be merged into this run's report; None (with
+    a one-line ReportMergeWarning saying why, unless there is none) otherwise."""
+    path = out / "claims.json"
+    if not path.exists() and not path.is_symlink():
+        return None
+    earlier, why = _read_earlier(path, protocol)
+    if why:
+        _merge_note(path, why)
+    return earlier
+
+
+def _read_earlier(path: Path, protocol: set) -> tuple[dict | None, str | None]:
+    try:
+        earlier = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return None, f"it cannot be read: {exc.strerror or exc}"
+    except UnicodeDecodeError:
+        return None, "it is not UTF-8 text"
+    except ValueError as exc:
+        return None, f"it is not valid JSON: {exc}"
+    if not isinstance(earlier, dict):
+        return None, "it is not a JSON object"
+    version = earlier.get("schema_version")
+    if version != SCHEMA_VERSION:
+        return None, f"its schema version is {version!r}; this run writes {SCHEMA_VERSION!r}"
+    import jsonschema
+
+    try:
+        validate(earlier)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(map(str, exc.absolute_path)) or "the top level"
+        what = " ".join(str(exc.message).split())
+        return None, (f"it does not fit claims.schema.json at {where}: {what[:120]}"
+                      f"{'…' if len(what) > 120 else ''}")
+    theirs = _protocols(earlier.get("protocol_version"), earlier["claims"])
+    if theirs and protocol and theirs != protocol:
+        return None, (f"its protocol version is {_protocol_text(theirs)}; this run's is "
+                      f"{_protocol_text(protocol)}")
+    return earlier, None
+
+
+def _or_none(value) -> str:
+    return "none" if value is None else repr(value)
+
+
+def _kept_records(earlier: Mapping, claims: list[dict]) -> list[dict]:
+    """The earlier report's records whose (id, scale, task) this run did not produce, flagged
+    as from an earlier run, each with the made_by of the run that made it."""
+    new = {_key(c) for c in claims}
+    fallback = _made_by(earlier.get("run") or {})  # a report written before records had one
+    kept = []
+    for c in earlier.get("claims") or []:
+        if _key(c) in new:
+            continue
+        c = dict(c)
+        if not isinstance(c.get("made_by"), Mapping):
+            c["made_by"] = dict(fallback)
+        c["from_earlier_run"] = True
+        kept.append(c)
+    return _dedupe(kept)
+
+
+_RUN_KEY = ["task", "n", "draw", "contender"]
+
+
+def _merged_runs(out: Path, runs: pd.DataFrame | None, kept: list[dict]) -> pd.DataFrame | None:
+    """This run's rows, then the earlier runs.csv's rows that belong to a kept record (its
+    task, one of its contenders, one of its sizes, a draw below its count) and whose
+    (task, n, draw, contender) this run does not have."""
+    path = out / "runs.csv"
+    if not kept or not path.is_file():
+        return runs
+    try:
+        earlier = pd.read_csv(path, dtype={"task": str, "contender": str})
+    except (OSError, ValueError) as exc:  # pandas' parser errors are ValueErrors
+        _merge_note(path, f"it cannot be read: {exc}")
+        return runs
+    missing = [k for k in _RUN_KEY if k not in earlier.columns]
+    if missing:
+        _merge_note(path, f"it has no column {', '.join(missing)}")
+        return runs
+    limit: dict[tuple, float] = {}  # (task, contender, n) -> draws of the kept record
+    for c in kept:
+        sizes = c.get("sizes") or sorted({r.get("n") for r in c.get("per_size") or []})
+        draws = c.get("draws")
+        for task in str(c.get("task")).split("+"):
+            for name in c.get("contenders") or []:
+                for n in sizes:
+                    k = (task, str(name), int(n))
+                    limit[k] = max(limit.get(k, 0), math.inf if draws is None else int(draws))
+    ours = set()
+    if runs is not None and len(runs) and all(k in runs.columns for k in _RUN_KEY):
+        ours = set(zip(runs["task"].astype(str), runs["n"].astype(int), runs["draw"].astype(int),
+                       runs["contender"].astype(str)))
+    mask = []
+    for task, n, draw, name in zip(earlier["task"], earlier["n"], earlier["draw"],
+                                   earlier["contender"]):
+        try:
+            n, draw = int(n), int(draw)
+        except (TypeError, ValueError):
+            mask.append(False)
+            continue
+        mask.append(draw < limit.get((str(task), str(name), n), -1)
+                    and (str(task), n, draw, str(name)) not in ours)
+    rows = earlier[np.array(mask, dtype=bool)]
+    if runs is None or not len(runs):
+        return rows.reset_index(drop=True)
+    return pd.concat([runs, rows], ignore_index=True)
+
+
+def _kept_pair_figures(out: Path, earlier: Mapping, kept: list[dict],
+                       pairs: Mapping) -> dict[str, bytes]:
+    """The earlier report's mean-image figures of the kept records' digit pairs that this run
+    does not draw again (they show the training pool, which the records do not carry)."""
+    tasks = {slug(t) for c in kept for t in str(c.get("task")).split("+")}
+    tasks -= {slug(t) for t in pairs if t != "regions"}
+    found: dict[str, bytes] = {}
+    for path in earlier.get("pair_figures") or []:
+        name = Path(str(path)).stem
+        if (str(path) == f"figures/{name}.png" and name.startswith("mean-images-")
+                and name[len("mean-images-"):] in tasks):
+            try:
+                found[str(path)] = (out / str(path)).read_bytes()
+            except OSError:
+                pass
+    return found
+
+
+# --------------------------------------------------------------------------- the report folder
+
+class ReportDirError(ValueError):
+    """The report folder cannot be used; the message is "PATH: the problem; the fix"."""
+
+
+def check_report_dir(path: str | os.PathLike) -> None:
+    """Raise ReportDirError unless ``path`` is, or can be created as, a writable folder for a
+    report: not a file, not under a file, writable (checked by creating and removing a probe
+    file, in the folder or in its nearest existing parent; the folder itself is not created),
+    and with no file where the report writes its figures folder, nor a folder where it
+    writes a file."""
+    given = Path(path)
+    try:
+        _check_report_dir(given)
+    except OSError as exc:  # e.g. a parent that cannot be searched
+        raise ReportDirError(f"{given}: cannot be checked ({exc.strerror or exc}); give a "
+                             "directory you can write to") from None
+
+
+def _check_report_dir(given: Path) -> None:
+    if given.is_symlink() and not given.exists():
+        raise ReportDirError(f"{given}: it is a broken symbolic link; give a directory (it is "
+                             "created if missing), or remove the link")
+    if given.exists() and not given.is_dir():
+        raise ReportDirError(f"{given}: it is a file, not a directory; give a directory (it is "
+                             "created if missing), or move the file away")
+    target = given
+    while not target.exists() and target.parent != target:
+        target = target.parent
+    creating = target != given
+    if creating and not target.is_dir():
+        raise ReportDirError(f"{given}: it cannot be created: {target} is a file, not a "
+                             "directory; give a directory whose parents are directories")
+    try:
+        fd, probe = tempfile.mkstemp(dir=target, prefix=".claims-report-check-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        where = (f"it cannot be created: cannot write into {target}" if creating
+                 else "cannot write into it")
+        raise ReportDirError(f"{given}: {where} ({exc.strerror or exc}); give a directory you "
+                             "can write to") from None
+    if creating:
+        return
+    figures = given / "figures"
+    if figures.exists() and not figures.is_dir():
+        raise ReportDirError(f"{given}: {figures} is a file, but the report writes its figures "
+                             "into a folder of that name; remove the file or give another directory")
+    for name in ("claims.json", "claims.md", "index.html", "runs.csv"):
+        if (given / name).is_dir():
+            raise ReportDirError(f"{given}: {given / name} is a directory, but the report writes "
+                                 "a file of that name; remove it or give another directory")
 
 
 # --------------------------------------------------------------------------- runs.csv
@@ -744,6 +1016,44 @@ def _anchor(c: Mapping) -> str:
     return Path(c["figure"]).stem
 
 
+def _earlier_tag(c: Mapping) -> str | None:
+    """'earlier run: <date>, <commit>' for a record kept from an earlier run, else None."""
+    if not c.get("from_earlier_run"):
+        return None
+    made = c.get("made_by") or {}
+    date = str(made.get("started") or "date unknown")[:10]
+    return f"earlier run: {date}, commit {made.get('git_sha') or 'unknown'}"
+
+
+def _earlier_sentence(c: Mapping) -> str:
+    made = c.get("made_by") or {}
+    opts = [f"{label} {made[key]}" for key, label in (
+        ("seed", "seed"), ("split_seed", "split seed"), ("scale", "scale"), ("device", "device"),
+        ("data_source", "data")) if made.get(key) is not None]
+    args = made.get("pytest_args")
+    if args is not None:
+        opts.append("pytest arguments: " + (" ".join(map(str, args)) or "(none)"))
+    return ("This record comes from an earlier run, not from the run described under \"Run\" "
+            f"(which did not re-run it): started {made.get('started') or 'at an unknown date'}, "
+            f"commit {made.get('git_sha') or 'unknown'}" + ("; " + "; ".join(opts) if opts else "")
+            + ".")
+
+
+def _earlier_note(claims) -> str | None:
+    earlier = sum(bool(c.get("from_earlier_run")) for c in claims)
+    if not earlier:
+        return None
+    if earlier == 1:
+        return (f"1 of these {len(claims)} records comes from an earlier run: this run did not "
+                "re-run it, so it was kept from the report already in this folder. It is marked "
+                "\"earlier run\" with the date and commit of the run that made it; its section "
+                "gives that run's options.")
+    return (f"{earlier} of these {len(claims)} records come from earlier runs: this run did not "
+            "re-run them, so they were kept from the report already in this folder. Each is "
+            "marked \"earlier run\" with the date and commit of the run that made it; its "
+            "section gives that run's options.")
+
+
 def _summary_rows(claims) -> list[tuple[str, ...]]:
     return [(str(c.get("id")), str(c.get("task")), str(c.get("scale")), str(c.get("verdict")),
              _effect_text(c), _p_text(c.get("p_value")), _outcome_text(c)) for c in claims]
@@ -786,12 +1096,19 @@ def _markdown(report: Mapping) -> str:
     L.append(f"{len(claims)} claim record(s): "
              + (", ".join(f"{v} {k}" for k, v in counts.items()) or "none")
              + f". Schema version {report['schema_version']}; data: `claims.json`, `runs.csv`.")
+    if report.get("protocol_version") is not None:
+        L[-1] += f" Protocol version {report['protocol_version']}."
+    note = _earlier_note(claims)
+    if note:
+        L += ["", f"**{note}**"]
     L += ["", "## Run", ""]
     L += _md_table(("", ""), _run_rows(run))
     L += ["", "## Verdicts", ""]
     rows = []
     for c, r in zip(claims, _summary_rows(claims)):
-        rows.append((f"[{r[0]}](#{_anchor(c)})", r[1], r[2], f"**{r[3]}**", *r[4:]))
+        tag = _earlier_tag(c)
+        rows.append((f"[{r[0]}](#{_anchor(c)})" + (f" ({tag})" if tag else ""), r[1], r[2],
+                     f"**{r[3]}**", *r[4:]))
     L += _md_table(_SUMMARY_HEADER, rows, right={4, 5})
     L += ["", _UNITS_NOTE, ""]
     pretraining = _pretraining_rows(claims)
@@ -804,6 +1121,8 @@ def _markdown(report: Mapping) -> str:
         L += [f"![{path}]({path})" for path in report["pair_figures"]] + [""]
     for c in claims:
         L += [f'<a id="{_anchor(c)}"></a>', "", f"## {_title(c)}", ""]
+        if c.get("from_earlier_run"):
+            L += [f"**From an earlier run.** {_earlier_sentence(c)}", ""]
         L += [f"**Statement.** {c.get('statement')}", "",
               f"**Source.** {c.get('source')}", "",
               f"**Rule.** {c.get('rule')}", "",
@@ -876,6 +1195,9 @@ figcaption, .note { color: #57606a; font-size: .88em; }
 a { color: #0969da; text-decoration: none; } a:hover { text-decoration: underline; }
 section.claim { margin-bottom: 2.5em; }
 .top { font-size: .85em; }
+.earlier { color: #6b4400; background: #fff4d6; border: 1px solid #e8d49a; border-radius: 4px;
+           padding: 0 5px; font-size: .85em; white-space: nowrap; }
+p.earlier { white-space: normal; padding: 6px 10px; font-size: .95em; }
 """
 
 
@@ -921,15 +1243,22 @@ def _html(report: Mapping, pngs: Mapping[str, bytes]) -> str:
          f'<p class="note">{len(claims)} claim record(s): '
          + (", ".join(f"{_badge(k)} {v}" for k, v in counts.items()) or "none")
          + f'. Schema version {_e(report["schema_version"])}. Data: '
-           '<a href="claims.json">claims.json</a>, <a href="runs.csv">runs.csv</a>.</p>',
-         "<h2>Run</h2>"]
+           '<a href="claims.json">claims.json</a>, <a href="runs.csv">runs.csv</a>.'
+         + (f" Protocol version {_e(report['protocol_version'])}."
+            if report.get("protocol_version") is not None else "") + "</p>"]
+    note = _earlier_note(claims)
+    if note:
+        H.append(f'<p class="earlier">{_e(note)}</p>')
+    H.append("<h2>Run</h2>")
     meta = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in _run_rows(run))
     H.append(f'<table class="meta"><tbody>{meta}</tbody></table>')
 
     H.append("<h2>Verdicts</h2>")
     rows = []
     for c, r in zip(claims, _summary_rows(claims)):
-        rows.append((f'<a href="#{_e(_anchor(c))}">{_e(r[0])}</a>', _e(r[1]), _e(r[2]),
+        tag = _earlier_tag(c)
+        rows.append((f'<a href="#{_e(_anchor(c))}">{_e(r[0])}</a>'
+                     + (f' <span class="earlier">{_e(tag)}</span>' if tag else ""), _e(r[1]), _e(r[2]),
                      _badge(r[3]), _e(r[4]), _e(r[5]), _outcome_html(c)))
     H.append(_html_table(_SUMMARY_HEADER, rows, num_cols={4, 5}, raw_cols=set(range(7))))
     H.append(f'<p class="note">{_e(_UNITS_NOTE)}</p>')
@@ -949,6 +1278,9 @@ def _html(report: Mapping, pngs: Mapping[str, bytes]) -> str:
         anchor = _anchor(c)
         H.append(f'<section class="claim" id="{_e(anchor)}">')
         H.append(f'<h2 class="claim">{_e(_title(c))} {_badge(c.get("verdict"))}</h2>')
+        if c.get("from_earlier_run"):
+            H.append(f'<p class="earlier"><strong>From an earlier run.</strong> '
+                     f"{_e(_earlier_sentence(c))}</p>")
         facts = [
             ("Statement", _e(c.get("statement"))),
             ("Source", _e(c.get("source"))),
@@ -1010,7 +1342,8 @@ def _rebuild(out_dir: str) -> int:
     runs_path = Path(out_dir) / "runs.csv"
     runs = pd.read_csv(runs_path) if runs_path.exists() else None
     run = {k: v for k, v in report["run"].items() if k != "written"}
-    write_report(out_dir, run=run, claims=report["claims"], runs=runs)
+    write_report(out_dir, run=run, claims=report["claims"], runs=runs,
+                 protocol_version=report.get("protocol_version"))
     print(verdict_table(report["claims"]))
     return 0
 

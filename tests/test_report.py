@@ -64,7 +64,7 @@ def _claim(cid="leek/leekasso-beats-naive-dnn", task="0v1", scale="small", verdi
 def _claims():
     first = _claim()
     second = _claim(
-        cid="beam/training-not-overfitting", task="4v9", verdict="REFUTED", expected="XFAIL",
+        cid="beam/training-not-overfitting", task="4v9", verdict="REFUTED", expected="REFUTED",
         outcome="xfailed", contenders=("tuned_tanh_net", "leekasso", "naive_dnn_argmax"),
         base=(0.85, 0.88, 0.70), effect=-0.031, ci_low=-0.05, ci_high=-0.012, p_value=0.97,
         parts=[
@@ -411,3 +411,297 @@ def test_pretraining_cost_is_a_field_and_a_section_of_its_own(tmp_path):
     claims[1]["pretraining"] = [broken]
     with pytest.raises(jsonschema.ValidationError):
         rp.write_report(tmp_path / "b", run=_run(), claims=claims, runs=_runs())
+
+
+# --------------------------------------------------------------------------- merging a partial run
+
+def _later_run(**extra):
+    return _run() | {"git_sha": "fedcba9", "started": "2024-06-02T09:30:00+00:00", "seed": 7,
+                     "pytest_args": ["claims", "-k", "leek"]} | extra
+
+
+def _by_id(out: Path) -> dict:
+    return {c["id"]: c for c in json.loads((out / "claims.json").read_text())["claims"]}
+
+
+def _pairs(*tasks):
+    flat = [0.0] * 784
+    return {"regions": {}, **{t: {"digits": [int(t[0]), int(t[-1])], "means": [flat, flat]}
+                              for t in tasks}}
+
+
+def test_a_partial_run_keeps_the_other_records_with_the_run_that_made_them(tmp_path):
+    out = rp.write_report(tmp_path, run=_run(), claims=_claims(), runs=_runs(), merge=True)
+    first = _by_id(out)
+    made_a = {"started": "2024-05-31T12:00:00+00:00", "git_sha": "0123abc", "seed": 2017,
+              "split_seed": 12345, "scale": "small", "device": "cpu", "data_source": "bundled",
+              "pytest_args": ["claims/", "-m", "small"]}
+    assert all(c["made_by"] == made_a and c["from_earlier_run"] is False for c in first.values())
+
+    rerun = _claim(verdict="INCONCLUSIVE", effect=0.01)  # same (id, scale, task): replaces it
+    out = rp.write_report(tmp_path, run=_later_run(), claims=[rerun], runs=None, merge=True)
+    report = json.loads((out / "claims.json").read_text())
+    rp.validate(report)
+    assert [c["id"] for c in report["claims"]] == ["leek/leekasso-beats-naive-dnn",
+                                                   "beam/training-not-overfitting"]
+    new, kept = report["claims"]
+    assert new["verdict"] == "INCONCLUSIVE" and new["effect"] == 0.01
+    assert new["from_earlier_run"] is False
+    assert new["made_by"]["git_sha"] == "fedcba9" and new["made_by"]["seed"] == 7
+    assert new["made_by"]["pytest_args"] == ["claims", "-k", "leek"]
+    assert kept["from_earlier_run"] is True and kept["made_by"] == made_a
+    assert kept | {"from_earlier_run": False} == first["beam/training-not-overfitting"]
+    assert report["run"]["git_sha"] == "fedcba9"  # the run section is this run's
+    assert sorted(p.name for p in (out / "figures").glob("*.png")) == [
+        "beam__training-not-overfitting_4v9_small.png", "leek__leekasso-beats-naive-dnn_0v1_small.png"]
+
+    # a third run of another claim: the kept record keeps the made_by of the run that made it
+    other = _claim(cid="leek/label-rule-artefact", contenders=("naive_dnn_argmax", "naive_dnn"))
+    third = _later_run(git_sha="5555555", started="2024-06-03T00:00:00+00:00")
+    out = rp.write_report(tmp_path, run=third, claims=[other], runs=None, merge=True)
+    claims = _by_id(out)
+    assert list(claims) == ["leek/label-rule-artefact", "leek/leekasso-beats-naive-dnn",
+                            "beam/training-not-overfitting"]
+    assert claims["leek/leekasso-beats-naive-dnn"]["made_by"]["git_sha"] == "fedcba9"
+    assert claims["beam/training-not-overfitting"]["made_by"]["git_sha"] == "0123abc"
+    assert [c["from_earlier_run"] for c in claims.values()] == [False, True, True]
+
+    # re-running a kept record makes it this run's again
+    out = rp.write_report(tmp_path, run=third, claims=[_claims()[1]], runs=None, merge=True)
+    claims = _by_id(out)
+    assert claims["beam/training-not-overfitting"]["from_earlier_run"] is False
+    assert claims["beam/training-not-overfitting"]["made_by"]["git_sha"] == "5555555"
+    assert len(claims) == 3 and _tmp_leftovers(tmp_path) == []
+
+
+def test_without_merge_a_run_replaces_the_report_and_other_scales_are_other_records(tmp_path):
+    rp.write_report(tmp_path, run=_run(), claims=_claims(), runs=_runs())
+    out = rp.write_report(tmp_path, run=_later_run(), claims=[_claim()], runs=None)
+    assert list(_by_id(out)) == ["leek/leekasso-beats-naive-dnn"]
+    # the same claim at another scale is another record: kept beside this run's
+    out = rp.write_report(tmp_path, run=_later_run(), claims=[_claim(scale="custom")], runs=None,
+                          merge=True)
+    claims = json.loads((out / "claims.json").read_text())["claims"]
+    assert [(c["scale"], c["from_earlier_run"]) for c in claims] == [("custom", False),
+                                                                     ("small", True)]
+
+
+def test_records_of_a_report_written_before_made_by_get_that_reports_run(tmp_path):
+    rp.write_report(tmp_path, run=_run(), claims=_claims(), runs=None)
+    old = json.loads((tmp_path / "claims.json").read_text())
+    for c in old["claims"]:
+        del c["made_by"], c["from_earlier_run"]
+    (tmp_path / "claims.json").write_text(json.dumps(old))
+    out = rp.write_report(tmp_path, run=_later_run(), claims=[_claim()], runs=None, merge=True)
+    kept = _by_id(out)["beam/training-not-overfitting"]
+    assert kept["from_earlier_run"] is True
+    assert kept["made_by"]["git_sha"] == "0123abc" and kept["made_by"]["seed"] == 2017
+
+
+@pytest.mark.parametrize("earlier, why", [
+    ("{not json", "it is not valid JSON: Expecting property name"),
+    (b"\xff\xfe\x00garbage", "it is not UTF-8 text"),
+    ("[1, 2]", "it is not a JSON object"),
+    (json.dumps({"schema_version": "0.9", "run": {}, "claims": []}),
+     "its schema version is '0.9'; this run writes '1.0'"),
+    (json.dumps({"schema_version": "1.0", "run": {}, "claims": []}),
+     "it does not fit claims.schema.json at run: 'seed' is a required property"),
+])
+def test_an_unreadable_earlier_report_is_not_merged_and_the_run_says_so(tmp_path, earlier, why):
+    path = tmp_path / "claims.json"
+    (path.write_bytes if isinstance(earlier, bytes) else path.write_text)(earlier)
+    (tmp_path / "runs.csv").write_text("not,a\ncsv of runs\n")
+    with pytest.warns(rp.ReportMergeWarning) as caught:
+        out = rp.write_report(tmp_path, run=_later_run(), claims=[_claim()], runs=None, merge=True)
+    (message,) = [str(w.message) for w in caught]
+    assert message.startswith(f"{path}: the earlier report is not merged ({why}")
+    assert message.endswith("); this report holds this run's records only")
+    assert "\n" not in message
+    report = json.loads(path.read_text())
+    assert [c["id"] for c in report["claims"]] == ["leek/leekasso-beats-naive-dnn"]
+    assert report["claims"][0]["from_earlier_run"] is False
+    assert "earlier run" not in (out / "claims.md").read_text()
+
+
+def test_another_protocol_version_is_not_merged(tmp_path):
+    rp.write_report(tmp_path, run=_run(), claims=_claims(), runs=None, protocol_version=1)
+    assert json.loads((tmp_path / "claims.json").read_text())["protocol_version"] == 1
+    with pytest.warns(rp.ReportMergeWarning, match=r"its protocol version is 1; this run's is 2"):
+        rp.write_report(tmp_path, run=_later_run(), claims=[_claim()], runs=None, merge=True,
+                        protocol_version=2)
+    report = json.loads((tmp_path / "claims.json").read_text())
+    assert report["protocol_version"] == 2 and len(report["claims"]) == 1
+    # a run without a protocol version does not merge a report that has one
+    with pytest.warns(rp.ReportMergeWarning, match=r"its protocol version is 2; this run's is none"):
+        rp.write_report(tmp_path, run=_later_run(), claims=[_claims()[1]], runs=None, merge=True)
+    assert "protocol_version" not in json.loads((tmp_path / "claims.json").read_text())
+    # the same version (here through the run's metadata) is merged
+    rp.write_report(tmp_path, run=_run() | {"protocol_version": 3}, claims=_claims(), runs=None)
+    out = rp.write_report(tmp_path, run=_later_run(), claims=[_claim()], runs=None, merge=True,
+                          protocol_version=3)
+    report = json.loads((out / "claims.json").read_text())
+    assert report["protocol_version"] == 3 and len(report["claims"]) == 2
+    assert "Protocol version 3." in (out / "claims.md").read_text()
+    with pytest.raises(jsonschema.ValidationError):
+        rp.validate(report | {"protocol_version": "3"})
+
+
+def test_records_protocol_versions_stand_for_a_missing_top_level_one(tmp_path):
+    v1 = [c | {"protocol_version": 1} for c in _claims()]
+    rp.write_report(tmp_path, run=_run(), claims=v1, runs=None)
+    error = _claim(cid="beam/sgd-settings-matter", verdict="ERROR", effect=None)  # no version
+    out = rp.write_report(tmp_path, run=_later_run(), claims=[v1[0], error], runs=None, merge=True)
+    assert len(_by_id(out)) == 3  # same version: merged
+    with pytest.warns(rp.ReportMergeWarning, match=r"its protocol version is 1; this run's is 2"):
+        rp.write_report(tmp_path, run=_later_run(), claims=[_claim() | {"protocol_version": 2}],
+                        runs=None, merge=True)
+    assert len(_by_id(tmp_path)) == 1
+    # records without a version (written before versions) do not merge with versioned ones
+    with pytest.warns(rp.ReportMergeWarning, match=r"its protocol version is 2; this run's is none"):
+        rp.write_report(tmp_path, run=_later_run(), claims=[_claims()[1]], runs=None, merge=True)
+
+
+def test_runs_csv_keeps_only_the_kept_records_rows_and_this_runs_rows_win(tmp_path):
+    earlier = _runs()
+    stray = pd.DataFrame([  # rows no kept record accounts for
+        {**earlier.iloc[0].to_dict(), "task": "7v9", "contender": "beam_cnn"},
+        {**earlier[earlier.task == "4v9"].iloc[0].to_dict(), "n": 80},
+        {**earlier[earlier.task == "4v9"].iloc[0].to_dict(), "draw": 8},
+    ])
+    rp.write_report(tmp_path, run=_run(), claims=_claims(), runs=pd.concat([earlier, stray]),
+                    pairs=_pairs("0v1", "4v9"), merge=True)
+    assert len(pd.read_csv(tmp_path / "runs.csv")) == len(earlier) + 3
+
+    # this run: the 0v1 claim again, and one 4v9 row that a kept record also has
+    ours = earlier[earlier.task == "0v1"].assign(test_acc=0.5)
+    clash = earlier[(earlier.task == "4v9") & (earlier.contender == "leekasso")
+                    & (earlier.n == 10) & (earlier.draw == 0)].assign(test_acc=0.25)
+    out = rp.write_report(tmp_path, run=_later_run(), claims=[_claim()],
+                          runs=pd.concat([ours, clash]), pairs=_pairs("0v1"), merge=True)
+    back = pd.read_csv(out / "runs.csv", dtype={"task": str})
+    key = ["task", "n", "draw", "contender"]
+    assert not back.duplicated(key).any()
+    assert set(back.task) == {"0v1", "4v9"} and 80 not in set(back.n) and 8 not in set(back.draw)
+    assert len(back) == len(earlier)  # every earlier 0v1 row replaced, the stray rows gone
+    assert (back[back.task == "0v1"].test_acc == 0.5).all()
+    won = back[(back.task == "4v9") & (back.contender == "leekasso") & (back.n == 10)
+               & (back.draw == 0)]
+    assert won.test_acc.tolist() == [0.25]
+    pd.testing.assert_frame_equal(
+        back[back.task == "4v9"].drop(won.index).sort_values(key).reset_index(drop=True),
+        earlier[earlier.task == "4v9"].drop(clash.index).sort_values(key).reset_index(drop=True),
+        check_dtype=False)
+    # the kept record's pair keeps its mean-image figure; the curves cover both pairs
+    report = json.loads((out / "claims.json").read_text())
+    assert sorted(report["pair_figures"]) == ["figures/mean-images-0v1.png",
+                                              "figures/mean-images-4v9.png",
+                                              "figures/pairs-curves.png"]
+    assert all((out / p).is_file() for p in report["pair_figures"])
+
+    # once nothing kept uses 4v9, its rows and its figure go
+    out = rp.write_report(tmp_path, run=_later_run(), claims=[_claim()], runs=ours,
+                          pairs=_pairs("0v1"))
+    assert set(pd.read_csv(out / "runs.csv", dtype={"task": str}).task) == {"0v1"}
+    assert not (out / "figures" / "mean-images-4v9.png").exists()
+
+
+def test_an_unreadable_earlier_runs_csv_keeps_the_records_and_says_so(tmp_path):
+    rp.write_report(tmp_path, run=_run(), claims=_claims(), runs=_runs())
+    (tmp_path / "runs.csv").write_text("something,else\n1,2\n")
+    with pytest.warns(rp.ReportMergeWarning, match=r"runs.csv: .*it has no column task, n, draw"):
+        out = rp.write_report(tmp_path, run=_later_run(), claims=[_claim()], runs=None, merge=True)
+    assert len(_by_id(out)) == 2
+
+
+def test_the_markdown_and_html_say_which_records_come_from_earlier_runs(tmp_path):
+    rp.write_report(tmp_path, run=_run(), claims=_claims(), runs=_runs(), merge=True)
+    out = rp.write_report(tmp_path, run=_later_run(), claims=[_claim()], runs=None, merge=True)
+    md = (out / "claims.md").read_text()
+    assert "**1 of these 2 records comes from an earlier run:" in md
+    row = next(line for line in md.splitlines() if line.startswith("| [beam/training"))
+    assert "(earlier run: 2024-05-31, commit 0123abc)" in row
+    assert not any("earlier run" in line for line in md.splitlines()
+                   if line.startswith("| [leek/leekasso"))
+    assert md.count("**From an earlier run.**") == 1
+    section = md[md.index("## beam/training-not-overfitting"):]
+    assert section.index("**From an earlier run.**") < section.index("**Statement.**")
+    assert ("started 2024-05-31T12:00:00+00:00, commit 0123abc; seed 2017; split seed 12345; "
+            "scale small; device cpu; data bundled; pytest arguments: claims/ -m small.") in section
+    page = (out / "index.html").read_text()
+    assert page.count('<span class="earlier">earlier run: 2024-05-31, commit 0123abc</span>') == 1
+    assert page.count("<strong>From an earlier run.</strong>") == 1
+    assert "1 of these 2 records comes from an earlier run" in page
+    table = rp.verdict_table(json.loads((out / "claims.json").read_text())["claims"])
+    assert "beam/training-not-overfitting *" in table and "* = from an earlier run" in table
+    # a report of this run's records only says nothing of the kind
+    fresh = rp.write_report(tmp_path / "fresh", run=_run(), claims=_claims(), runs=None)
+    assert "earlier run" not in (fresh / "claims.md").read_text().lower()
+    assert "earlier" not in rp.verdict_table(_claims())
+
+
+def test_rebuilding_a_merged_report_keeps_its_flags(tmp_path):
+    rp.write_report(tmp_path, run=_run(), claims=_claims(), runs=_runs(), merge=True,
+                    protocol_version=4)
+    rp.write_report(tmp_path, run=_later_run(), claims=[_claim()], runs=None, merge=True,
+                    protocol_version=4)
+    before = _by_id(tmp_path)
+    assert rp._rebuild(str(tmp_path)) == 0
+    report = json.loads((tmp_path / "claims.json").read_text())
+    assert report["protocol_version"] == 4
+    assert {k: (c["from_earlier_run"], c["made_by"]) for k, c in before.items()} == \
+        {c["id"]: (c["from_earlier_run"], c["made_by"]) for c in report["claims"]}
+
+
+# --------------------------------------------------------------------------- the report folder
+
+def test_check_report_dir_accepts_a_folder_or_one_it_can_create(tmp_path):
+    rp.check_report_dir(tmp_path)
+    rp.check_report_dir(tmp_path / "new" / "deeper")
+    assert not (tmp_path / "new").exists()  # checked, not created
+    rp.write_report(tmp_path / "r", run=_run(), claims=_claims(), runs=None)
+    rp.check_report_dir(tmp_path / "r")  # an existing report
+    assert not [p for p in tmp_path.rglob(".claims-report-check-*")]
+
+
+def test_check_report_dir_names_the_problem_and_the_fix(tmp_path, monkeypatch):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x\n")
+
+    def message(path) -> str:
+        with pytest.raises(rp.ReportDirError) as err:
+            rp.check_report_dir(path)
+        assert "\n" not in str(err.value)
+        return str(err.value)
+
+    assert message(a_file) == (f"{a_file}: it is a file, not a directory; give a directory (it is "
+                               "created if missing), or move the file away")
+    assert message(a_file / "reports" / "x") == (
+        f"{a_file / 'reports' / 'x'}: it cannot be created: {a_file} is a file, not a directory; "
+        "give a directory whose parents are directories")
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")
+    assert "broken symbolic link" in message(tmp_path / "link")
+    (tmp_path / "f" / "figures").parent.mkdir()
+    (tmp_path / "f" / "figures").write_text("")
+    assert "figures is a file, but the report writes its figures into a folder" in message(
+        tmp_path / "f")
+    (tmp_path / "j" / "claims.json").mkdir(parents=True)
+    assert "claims.json is a directory" in message(tmp_path / "j")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(rp.tempfile, "mkstemp", refuse)  # what a read-only folder does
+    assert message(tmp_path) == (f"{tmp_path}: cannot write into it (Permission denied); give a "
+                                 "directory you can write to")
+    assert message(tmp_path / "new") == (
+        f"{tmp_path / 'new'}: it cannot be created: cannot write into {tmp_path} (Permission "
+        "denied); give a directory you can write to")
+
+
+@pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux's /sys")
+def test_check_report_dir_tries_to_write(tmp_path):
+    """/sys refuses new files even to root: the check writes a probe file rather than trusting
+    permission bits (the tests may run as root, for whom chmod does not bite)."""
+    with pytest.raises(rp.ReportDirError, match=r"^/sys/claims-report: it cannot be created: "
+                                                r"cannot write into /sys \("):
+        rp.check_report_dir("/sys/claims-report")
