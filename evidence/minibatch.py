@@ -24,6 +24,7 @@ stack amortises it over the replicates.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -240,6 +241,28 @@ def keras_sgd(lr: float, decay: float = 0.0):
 
 
 # ------------------------------------------------------------------------------- training
+@contextlib.contextmanager
+def dense_threads(stack: NetStack, device: torch.device):
+    """On the CPU, run a stack without convolutions with one intra-op thread. With two, the
+    batched matmuls split their work by the number of stacked replicates, so a replicate's
+    numbers depended on how many others were stacked with it (measured on the 2-core machine,
+    2026-12-01: Beam's Leek nets trained alone and in a stack of four ended up to 0.12 apart in
+    one test image's p(class 1)); with one thread they are bit-identical, and these small
+    products ran faster (the three Leek-net stack tests: 9 s against 34 s). Convolutional
+    stacks keep every thread: they are compute-bound, and a cell's draws are stacked in fixed
+    pairs."""
+    spatial = any(layer.kind == "conv" for layer in stack.layers)
+    if device.type != "cpu" or spatial:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def train_minibatch(
     stack: NetStack,
     X: torch.Tensor,
@@ -263,6 +286,14 @@ def train_minibatch(
     below it (its parameters then stay frozen). Returns ``epochs`` (R,) trained and ``loss``
     (R,) the last full-draw training loss.
     """
+    with dense_threads(stack, X.device):
+        return _train_minibatch(stack, X, y, epochs=epochs, batch_size=batch_size,
+                                optimiser=optimiser, seeds=seeds, shuffle=shuffle,
+                                stop_loss=stop_loss, check_every=check_every)
+
+
+def _train_minibatch(stack, X, y, *, epochs, batch_size, optimiser, seeds, shuffle, stop_loss,
+                     check_every) -> dict:
     R, n = y.shape
     device = X.device
     bs = n if batch_size is None else min(batch_size, n)
@@ -339,4 +370,5 @@ def _chunked_logits(stack: NetStack, X: torch.Tensor, chunk: int = 512) -> torch
 
 def predict_proba(stack: NetStack, X: torch.Tensor) -> torch.Tensor:
     """p(class 1) for inputs X (R, m, *input_shape): returns (R, m)."""
-    return torch.softmax(_chunked_logits(stack, X), dim=-1)[..., 1]
+    with dense_threads(stack, X.device):
+        return torch.softmax(_chunked_logits(stack, X), dim=-1)[..., 1]

@@ -64,10 +64,16 @@ def test_stack_equals_separate_after_five_steps(td, net, batch):
         alone, Xr, yr = _stack_and_data(net, [sets[r]], [seeds[r]])
         train_minibatch(alone, Xr, yr, epochs=epochs, batch_size=batch, optimiser=net._optimiser(),
                         seeds=[seeds[r]])
+        # Float agreement, not bit identity: with two threads the stacked and the single
+        # convolutions sum in different orders, and the CNN's weights were 3e-5 apart after five
+        # Adam steps out of about 5e-3 moved (2026-12-01; the dense stacks run with one thread,
+        # minibatch.dense_threads, and are identical). Cross-talk between replicates would be
+        # of the order of the move (test_replicates_are_independent checks exact independence).
+        moved = max(float((a[r] - f[r]).abs().max()) for a, f in zip(together.params, fresh))
+        assert moved > 1e-4, "training did not move the weights"
         for a, b in zip(together.params, alone.params):
-            assert torch.allclose(a[r], b[0], atol=1e-5, rtol=0), f"replicate {r} drifted"
-    moved = max(float((a - f).abs().max()) for a, f in zip(together.params, fresh))
-    assert moved > 1e-4, "training did not move the weights"
+            gap = float((a[r] - b[0]).abs().max())
+            assert gap <= 0.02 * moved, f"replicate {r} drifted by {gap:.2e} (moved {moved:.2e})"
 
 
 FULL = [
@@ -86,10 +92,16 @@ def test_batched_fit_matches_separate_fits_after_full_training(td, net, n, draws
     for (X, y), seed, out in zip(sets, seeds, batched):
         alone = type(net)(random_state=seed).fit(X, y)
         assert out.info["epochs"] == alone.epochs_
-        # measured: at most 5e-6 apart (the CNN; the dense nets are identical). Labels would
-        # not do: two nets from different seeds agree on ≥ 99.6% of 0 vs 1 test labels
-        gap = np.max(np.abs(out.test_scores - alone.decision_scores(td.test_X)))
-        assert gap < 1e-4, f"batched and separate p(class 1) differ by up to {gap:.2e}"
+        # Labels would not do: two nets from different seeds agree on ≥ 99.6% of 0 vs 1 test
+        # labels; the control below is the same net from the next seed. Before the dense stacks
+        # ran with one thread (minibatch.dense_threads), Beam's Leek nets trained alone and in a
+        # stack of four ended up to 0.12 apart in p(class 1) on a 2-core machine (2026-12-01).
+        scores = alone.decision_scores(td.test_X)
+        gap = np.max(np.abs(out.test_scores - scores))
+        other = type(net)(random_state=seed + 1).fit(X, y).decision_scores(td.test_X)
+        control = np.max(np.abs(other - scores))
+        assert gap < 5e-3 and gap < 0.05 * control, (
+            f"batched and separate p(class 1) differ by up to {gap:.2e}; another seed: {control:.2e}")
 
 
 def test_replicates_are_independent(td):
