@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from evidence.data import digit_pair
-from evidence.stats import Outcome, composite
+from evidence.stats import every, some, supported
 from models.beam import BeamCNN, BeamMLP
 from models.leekasso import Leekasso
 from models.robinson import CentreEdgeRule
@@ -49,16 +49,16 @@ def test_zero_one_is_too_easy(claim):
     cnn_beats_easy = [claim.paired(easy, better="beam_cnn", baseline=m).beats(margin=POINT) for m in OTHERS]
     matches_hard = [claim.paired(hard, better=m, baseline="beam_cnn").matches(margin=POINT) for m in OTHERS]
     cnn_beats_hard = [claim.paired(hard, better="beam_cnn", baseline=m).beats(margin=POINT) for m in OTHERS]
-    supported = lambda vs: [v.outcome is Outcome.SUPPORTED for v in vs]  # noqa: E731
-    if all(supported(matches_easy)) and any(supported(cnn_beats_hard)):
-        outcome = Outcome.SUPPORTED
-    elif any(supported(cnn_beats_easy)) or all(supported(matches_hard)):
-        outcome = Outcome.REFUTED
-    else:
-        outcome = Outcome.INCONCLUSIVE
-    parts = [_on(v, "0v1") for v in matches_easy + cnn_beats_easy] + \
-            [_on(v, "4v9") for v in matches_hard + cnn_beats_hard]
-    claim.check(composite(parts, outcome=outcome, statement=claim.spec.statement))
+    easy_parts = [_on(v, "0v1") for v in matches_easy + cnn_beats_easy]
+    hard_parts = [_on(v, "4v9") for v in matches_hard + cnn_beats_hard]
+    claim.check(claim.decide(
+        easy_parts + hard_parts,
+        # each member matches the CNN on 0 vs 1, and the CNN beats at least one on 4 vs 9
+        supported_when=every([every(supported(v) for v in easy_parts[:3]),
+                              some(supported(v) for v in hard_parts[3:])]),
+        # the CNN beats some member on 0 vs 1, or every member matches it on 4 vs 9
+        refuted_when=some([some(supported(v) for v in easy_parts[3:]),
+                           every(supported(v) for v in hard_parts[:3])])))
 
 
 def _on(verdict, task):

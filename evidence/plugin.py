@@ -22,6 +22,7 @@ import platform
 import shlex
 import subprocess
 import time
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -41,6 +42,19 @@ from evidence.scales import SCALES
 
 _STATE = pytest.StashKey[dict]()
 ALPHA = 0.05
+
+
+class ClaimNotSupported(AssertionError):
+    """A claim's verdict is not SUPPORTED, as its recorded expectation says it would be (a
+    strict xfail that accepts only this exception)."""
+
+
+class VerdictMismatch(AssertionError):
+    """A claim's verdict differs from the verdict recorded for its scale and data source."""
+
+
+class NoExpectedVerdict(UserWarning):
+    """A claim ran at a scale or on data with no recorded verdict: reported, not checked."""
 
 
 # -- options -------------------------------------------------------------------------------------
@@ -128,6 +142,10 @@ def pytest_configure(config):
             raise pytest.UsageError(
                 f"--results-cache {cache}: cannot use it as a directory ({exc.strerror}); give a "
                 "writable directory or --no-results-cache") from None
+    try:  # before anything is fitted: a report folder that cannot be written
+        report_mod.check_report_dir(config.getoption("--report-dir"))
+    except report_mod.ReportDirError as exc:
+        raise pytest.UsageError(f"--report-dir {exc}") from None
     config.stash[_STATE] = {
         "device": str(device), "source": source, "mnist_dir": mnist_dir,
         "source_kind": "idx" if mnist_dir else "bundled",
@@ -243,9 +261,11 @@ def pytest_collection_modifyitems(config, items):
                 "not given")))
         if _item_probe(item) not in (None, spec.task):
             continue  # a probe passes whenever it reaches a verdict
-        reason = registry.expected_failure(cid, spec.task, scale.name, st["source_kind"])
-        if reason:
-            item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+        expected = registry.expected(cid, spec.task, scale.name, st["source_kind"])
+        if expected and expected.verdict != "SUPPORTED":
+            item.add_marker(pytest.mark.xfail(
+                strict=True, raises=ClaimNotSupported,
+                reason=f"expected {expected.verdict}: {expected.evidence}"))
 
 
 def pytest_collection_finish(session):
@@ -312,11 +332,20 @@ class ClaimRun:
         return runs
 
     def paired(self, runs: pd.DataFrame, *, better: str, baseline: str) -> stats.Paired:
-        return stats.paired(runs, better=better, baseline=baseline, seed=self.engine.root_seed)
+        """The paired comparison of ``better`` (A) with ``baseline`` (B); its rules
+        (``beats``, ``no_worse``, ``matches``, ``trend``) give the verdict. The minimum
+        detectable effect is reported at the scale's power target."""
+        return stats.paired(runs, better=better, baseline=baseline, seed=self.engine.root_seed,
+                            power=getattr(self.scale, "power_target", stats.POWER))
 
     def all_of(self, *parts: stats.Verdict) -> stats.Verdict:
-        """The claim holds if every part does (REFUTED if any part is), per CLAIMS.md."""
+        """The claim holds if every part does (REFUTED if some part is, Holm over the parts)."""
         return stats.all_of(*parts, statement=self.spec.statement)
+
+    def decide(self, parts, *, supported_when: stats.Event, refuted_when: stats.Event):
+        """A composite verdict by the claim's own rule (see ``evidence.stats.families``)."""
+        return stats.decide(parts, statement=self.spec.statement,
+                            supported_when=supported_when, refuted_when=refuted_when)
 
     def note(self, text: str) -> None:
         """A line for the claim's section of the report (e.g. a fitted model's numbers)."""
@@ -333,12 +362,33 @@ class ClaimRun:
         self.train_vs_test = list(contenders)
 
     def check(self, verdict: stats.Verdict) -> None:
-        """Record the verdict in the report, then assert it is SUPPORTED."""
-        _state(self.item.config)["records"].append(self._record(verdict))
-        _state(self.item.config)["items"][self.item.nodeid] = len(_state(self.item.config)["records"]) - 1
+        """Record the verdict in the report, then compare it with the verdict recorded for this
+        claim, scale and data source (``claims/registry.py`` EXPECTED): equal and SUPPORTED
+        passes; equal and not SUPPORTED raises ClaimNotSupported (shown as a strict xfail);
+        different raises VerdictMismatch (a failure). With no recorded expectation (a custom
+        scale, other data) the verdict is reported and the test passes with a warning."""
+        st = _state(self.item.config)
+        record = self._record(verdict)
+        st["records"].append(record)
+        st["items"][self.item.nodeid] = len(st["records"]) - 1
         if self.probe:  # a probe reports its verdict whatever the direction
             return
-        assert verdict.supported, verdict.explain()
+        expected = registry.expected(self.spec.id, self.spec.task, self.scale.name,
+                                     st["source_kind"])
+        got = verdict.outcome.value
+        if expected is None:
+            warnings.warn(f"{self.spec.id}: {got} at scale {self.scale.name} on {st['source_kind']} "
+                          "data, which has no recorded expected verdict (claims/registry.py "
+                          "EXPECTED); the verdict is reported, not checked", NoExpectedVerdict)
+            return
+        if got != expected.verdict:
+            raise VerdictMismatch(
+                f"{self.spec.id}: verdict {got}, but {expected.verdict} is recorded for scale "
+                f"{self.scale.name} on {st['source_kind']} data ({expected.evidence}). A verdict "
+                f"that moved is a finding: check the evidence below, then record the new one.\n"
+                + verdict.explain())
+        if got != "SUPPORTED":
+            raise ClaimNotSupported(f"{got}, as recorded: {expected.evidence}\n" + verdict.explain())
 
     # -- the report record ------------------------------------------------------------------
     def _record(self, verdict: stats.Verdict) -> dict:
@@ -361,19 +411,20 @@ class ClaimRun:
                 "se_test": float(np.mean(np.sqrt(acc * (1 - acc) / td.test_size))),
                 "mean_train_acc": float(g["train_acc"].mean()),
             })
-        cfg = self.item.config
         xfail = self.item.get_closest_marker("xfail")
+        expected = registry.expected(self.spec.id, self.spec.task, self.scale.name,
+                                     _state(self.item.config)["source_kind"])
         d = verdict.to_dict()
         probe = {}
         explanation = verdict.explain()
+        more = stats.draws_to_decide(verdict, self.scale.draws)
+        if more:
+            explanation += (f"\nabout {more} draws per size would decide the observed effect "
+                            "(at its observed spread) with power 0.8")
         if self.probe:
-            more = _draws_to_decide(verdict, self.scale.draws)
             probe = {"probe": True, "probe_of": self.spec.id, "p_value_raw": d["p_value"],
-                     "draws_to_decide": more,
+                     "family_scale": self.item.callspec.params.get("scale", self.scale.name),
                      **({"variant": self.variant} if self.variant else {})}
-            if more:
-                explanation += (f"\nabout {more} draws per size would make the observed effect "
-                                "equal to the minimum detectable effect")
         return {
             "id": f"{self.spec.id}@{self.probe}" if self.probe else self.spec.id,
             "statement": self.spec.statement, "source": self.spec.source,
@@ -381,11 +432,13 @@ class ClaimRun:
             "scale": self.scale.name,
             "contenders": contenders, "alpha": self.alpha,
             "verdict": d["outcome"],
-            "expected": "PROBE" if self.probe else "XFAIL" if xfail else "SUPPORTED",
+            "expected": "PROBE" if self.probe else (expected.verdict if expected else "NONE"),
             "expected_reason": xfail.kwargs.get("reason") if xfail else None,
             "outcome": None, "explanation": explanation,
             "effect": d["effect"], "ci_low": d["ci_low"], "ci_high": d["ci_high"],
-            "p_value": d["p_value"], "mde": d["mde"],
+            "p_value": d["p_value"], "p_supported": d["p_supported"],
+            "p_refuted": d["p_refuted"], "mde": d["mde"], "power": d["power"],
+            "draws_to_decide": more, "protocol_version": stats.PROTOCOL_VERSION,
             "runtime_s": time.perf_counter() - self.started,
             "pool_size": td.pool_size, "test_size": td.test_size,
             "repro": _repro(self.item), "draws": self.scale.draws, "sizes": list(self.scale.sizes),
@@ -395,6 +448,7 @@ class ClaimRun:
             "parts": [{"statement": p["statement"], "verdict": p["outcome"], "effect": p["effect"],
                        "ci_low": p["ci_low"], "ci_high": p["ci_high"], "p_value": p["p_value"]}
                       for p in d.get("parts", [])],
+            "reason": d["reason"],
             "per_size": per_size,
             # published points are per task: none on a figure that mixes two tasks
             "references": [] if several else references_for(self.spec.id, self.task.name, contenders),
@@ -407,33 +461,18 @@ class ClaimRun:
         }
 
 
-def _draws_to_decide(verdict: stats.Verdict, draws: int) -> int | None:
-    """For an INCONCLUSIVE verdict: draws per size at which the observed effect would equal the
-    minimum detectable effect (the MDE shrinks as 1/sqrt(draws)); None otherwise."""
-    if verdict.outcome is not stats.Outcome.INCONCLUSIVE or verdict.mde is None:
-        return None
-    effect = abs(verdict.effect or 0.0)
-    if not np.isfinite(verdict.mde) or effect < 1e-9:
-        return None
-    return int(np.ceil(draws * (verdict.mde / effect) ** 2))
-
-
 def _holm_probes(records: list[dict]) -> None:
-    """Holm-adjust the probes' p-values within each scale; a probe SUPPORTED on its raw p whose
-    adjusted p is not below alpha becomes INCONCLUSIVE (interval-based REFUTED stands)."""
-    by_scale: dict[str, list[dict]] = {}
+    """Holm-adjust the probes' p-values within each scale over the scale's fixed family (every
+    probe and variant the registry lists for it; one that did not run counts with p = 1). A
+    custom design (``--sizes``/``--draws``) is a family of its own, with its base scale's
+    members."""
+    families: dict[tuple[str, str], list[dict]] = {}
     for r in records:
-        if r.get("probe") and r.get("p_value_raw") is not None:
-            by_scale.setdefault(r["scale"], []).append(r)
-    for family in by_scale.values():
-        adjusted = stats.holm([r["p_value_raw"] for r in family], alpha=ALPHA)
-        for r, p in zip(family, adjusted):
-            r["p_value"] = float(p)
-            r["holm_family"] = len(family)
-            if r["verdict"] == "SUPPORTED" and not p < ALPHA:
-                r["verdict"] = "INCONCLUSIVE"
-                r["explanation"] = (f"{r.get('explanation') or ''}\nHolm across {len(family)} "
-                                    f"probes: p = {p:.4g}, not below {ALPHA}: INCONCLUSIVE")
+        if r.get("probe") and r.get("verdict") != "ERROR":
+            families.setdefault((r["scale"], r.get("family_scale") or r["scale"]), []).append(r)
+    for (_, base), family in families.items():
+        members = registry.probe_family(base)
+        stats.adjust_family([r for r in family if r["id"] in members], members, alpha=ALPHA)
 
 
 def _repro(item) -> str:
@@ -484,11 +523,14 @@ def pytest_runtest_makereport(item, call):
         spec = registry.get(_claim_id(item))
         pair, variant = _probe_parts(spec, _item_probe(item))
         probe = pair or variant
+        expected = registry.expected(spec.id, spec.task, scale.name, st["source_kind"]) \
+            if scale and not probe else None
         st["records"].append({
             "id": f"{spec.id}@{probe}" if probe else spec.id, "statement": spec.statement,
             "source": spec.source, "rule": spec.rule, "task": pair or spec.task,
             "scale": scale.name if scale else "?", "contenders": list(spec.contenders),
-            "alpha": ALPHA, "verdict": "ERROR", "expected": "PROBE" if probe else "SUPPORTED",
+            "alpha": ALPHA, "verdict": "ERROR",
+            "expected": "PROBE" if probe else (expected.verdict if expected else "NONE"),
             "outcome": "error",
             "explanation": str(call.excinfo.value) if call.excinfo else "no verdict was recorded",
             "effect": None, "ci_low": None, "ci_high": None, "p_value": None, "mde": None,
@@ -517,7 +559,6 @@ def _write(config) -> Path | None:
         return None
     import torch
 
-    _holm_probes(st["records"])
     runs = [r.pop("_runs") for r in st["records"] if "_runs" in r]
     st["runs"].extend(runs)
     all_runs = (pd.concat(st["runs"], ignore_index=True).drop_duplicates(["task", "n", "draw", "contender"])
@@ -536,7 +577,10 @@ def _write(config) -> Path | None:
     }
     out = Path(config.getoption("--report-dir"))
     report_mod.write_report(out, run=run, claims=st["records"], runs=all_runs[keep + extra],
-                            pairs=_pair_images(st, all_runs))
+                            pairs=_pair_images(st, all_runs), merge=True,
+                            protocol_version=stats.PROTOCOL_VERSION, adjust=_holm_probes)
+    # the verdict table shows this run's records as written (probes adjusted over the family)
+    st["table"] = [c for c in report_mod.load_report(out)["claims"] if not c.get("from_earlier_run")]
     return out
 
 
@@ -572,7 +616,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if not st["records"]:
         return
     terminalreporter.write_sep("=", "claim verdicts")
-    for line in report_mod.verdict_table(st["records"]).splitlines():
+    for line in report_mod.verdict_table(st.get("table") or st["records"]).splitlines():
         terminalreporter.write_line(line)
     if st.get("written"):
         terminalreporter.write_line(f"report: {st['written'] / 'index.html'} (also claims.md, claims.json, runs.csv)")
