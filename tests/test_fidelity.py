@@ -7,7 +7,19 @@ must lie within the combined 95% interval of the two means:
 Both runs use different draws and test sets (the anchors tested on all undrawn pair images), so
 this is a check of the method, not of individual draws. A failure means an unfaithful detail
 to find, never a setting to tune.
+
+The check is per (contender, n) cell: for each contender the set of cells that disagree must be
+exactly the set recorded in :data:`KNOWN_DISCREPANCIES` (measured at seed 2017, split seed 2017
+on the bundled data). A new disagreeing cell fails; so does a recorded cell that now agrees (the
+record would be stale); so does a contender with no cell compared at all (a misspelt name, or a
+contender absent from the runs). At any other seed pair the record does not apply: every cell
+must agree, and a disagreement there is a finding to report, not an expected failure.
 """
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,6 +30,136 @@ from evidence.scales import SMALL
 from models.beam import BeamCNN, BeamLeekNet, BeamMLP
 from models.leekasso import BeamLeekasso, Leekasso
 from models.leeknet import NaiveDNN, NaiveDNNArgmax
+
+#: the seed pair (root seed, split seed) at which KNOWN_DISCREPANCIES were measured
+RECORDED_SEEDS = (2017, 2017)
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """Our mean test accuracy against the anchor's, and the allowed half-width
+    1.96·sqrt(sd_ours²/k_ours + sd_anchor²/k_anchor)."""
+
+    ours: float
+    ours_sd: float
+    ours_draws: int
+    anchor: float
+    anchor_sd: float
+    anchor_draws: int
+    half: float
+
+    def text(self, contender: str, n: int, ours: str = "ours") -> str:
+        return (f"{contender} at n={n}: {ours} {self.ours:.3f} (sd {self.ours_sd:.4f}, "
+                f"{self.ours_draws} draws) vs anchor {self.anchor:.3f} (sd {self.anchor_sd:.4f}, "
+                f"{self.anchor_draws} draws)")
+
+
+@dataclass(frozen=True)
+class Cell(Numbers):
+    """One (contender, n) comparison of this run with the anchor."""
+
+    contender: str = field(kw_only=True)
+    n: int = field(kw_only=True)
+
+    @property
+    def agrees(self) -> bool:
+        return abs(self.ours - self.anchor) <= self.half
+
+    def __str__(self) -> str:
+        return (f"{self.text(self.contender, self.n)}, difference "
+                f"{self.ours - self.anchor:+.3f}, allowed ±{self.half:.3f}")
+
+
+@dataclass(frozen=True)
+class Known(Numbers):
+    """A recorded disagreement: the evidence measured when it was recorded."""
+
+    measured: str  # date, seeds, data, device
+
+    def describe(self, contender: str, n: int) -> str:
+        return (f"{self.text(contender, n, 'recorded ours')}, allowed ±{self.half:.3f} "
+                f"({self.measured})")
+
+
+_MEASURED = "seed 2017, split seed 2017, bundled data, CPU"
+
+#: Measured discrepancies, reported rather than tuned away; every other (contender, n) cell of
+#: the anchors agrees at the recorded seeds (30 of 33 cells).
+#:
+#: * naive_dnn at n = 60 (2026-11-27): 0.943 (sd 0.026 over 10 draws) against the anchor's 0.965
+#:   (sd 0.013); allowed ±0.018. The argmax labels of the same nets agree at n = 60 (0.968 vs
+#:   0.964), and every fit stops after 2 epochs with a max-F1 threshold ≥ 0.99 as h2o's did. One
+#:   miss in 15 Leek cells at the 95% level is within chance; h2o's Hogwild threading and
+#:   approximate square root are not reproduced.
+#: * beam_mlp at n = 80 (2026-12-01): 0.993 (sd 0.0021, 10 draws) against Keras's 0.996 (sd 0.002,
+#:   5 draws), allowed ±0.002: under two test images in 500. The interval counts the spread
+#:   over draws only; the two means were measured on different test sets (ours 500 images,
+#:   the anchor's all undrawn pair images), whose binomial error at this accuracy (about
+#:   ±0.004) it leaves out.
+#: * beam_leek_net at n = 10 (2026-11-29): 0.770 (sd 0.109, 10 draws) against 0.857 (sd 0.037,
+#:   5 draws), allowed ±0.075; ours is lower at every size but 40 (0.814/0.867/0.891/0.891
+#:   against 0.856/0.866/0.916/0.915). This net's raw 0-255 inputs saturate its tanh units, so its
+#:   result hangs on details of a collapsing learning rate; the decay (rate 0.005/(1 + 0.99 t)
+#:   with t the updates made before this one), Glorot limits and per-epoch shuffling follow Keras
+#:   and are unit-tested. No unfaithful detail was found; the direction of the claim it serves
+#:   (beam/sgd-settings-matter: +13 points) is far beyond this gap.
+KNOWN_DISCREPANCIES: dict[tuple[str, int], Known] = {
+    ("naive_dnn", 60): Known(0.943, 0.026, 10, 0.965, 0.013, 10, 0.018,
+                             f"{_MEASURED}, 2026-11-27"),
+    ("beam_mlp", 80): Known(0.993, 0.0021, 10, 0.996, 0.002, 5, 0.002,
+                            f"{_MEASURED}, 2026-12-01"),
+    ("beam_leek_net", 10): Known(0.770, 0.109, 10, 0.857, 0.037, 5, 0.075,
+                                 f"{_MEASURED}, 2026-11-29"),
+}
+
+
+def compare_cells(runs: pd.DataFrame, name: str, anchors: Mapping[str, dict] = ANCHORS) -> list[Cell]:
+    """Every (name, n) cell that both the runs and the anchor table have, compared."""
+    if name not in anchors:
+        return []
+    anchor = anchors[name]
+    cells = []
+    for n, a_mean, a_sd in zip(anchor["n"], anchor["mean"], anchor["sd"]):
+        acc = runs.loc[(runs.contender == name) & (runs.n == n), "test_acc"].to_numpy(dtype=float)
+        if len(acc) < 2:  # not on this contender's grid (a spread needs two draws)
+            continue
+        half = 1.96 * np.sqrt(acc.var(ddof=1) / len(acc) + a_sd ** 2 / anchor["draws"])
+        cells.append(Cell(float(acc.mean()), float(acc.std(ddof=1)), len(acc), float(a_mean),
+                          float(a_sd), int(anchor["draws"]), float(half), contender=name, n=int(n)))
+    return cells
+
+
+def fidelity_problems(runs: pd.DataFrame, name: str, known: Mapping[tuple[str, int], Known],
+                      anchors: Mapping[str, dict] = ANCHORS) -> list[str]:
+    """What is wrong with ``name``'s fidelity: [] when its disagreeing cells are exactly the
+    ``known`` cells for ``name`` and at least one cell was compared."""
+    cells = compare_cells(runs, name, anchors)
+    if not cells:
+        why = ("it has no anchor" if name not in anchors else
+               f"the runs have no draws of it at the anchor sizes {anchors[name]['n']} "
+               f"(contenders in the runs: {sorted(set(runs.contender))})")
+        return [f"{name}: no (contender, n) cell was compared: {why}"]
+    bad = {c.n: c for c in cells if not c.agrees}
+    expected = {n for (c, n) in known if c == name}
+    compared = {c.n: c for c in cells}
+    problems = [f"unexpected disagreement: {bad[n]}" for n in sorted(set(bad) - expected)]
+    for n in sorted(expected - set(bad)):
+        now = (f"now agrees: {compared[n]}" if n in compared else
+               "not compared in this run (no draws at this size)")
+        problems.append(f"recorded disagreement missing (stale record?): "
+                        f"{known[(name, n)].describe(name, n)}; {now}")
+    return problems
+
+
+def _assert_faithful(runs, name, engine):
+    seeds = (engine.root_seed, engine.split_seed)
+    known = KNOWN_DISCREPANCIES if seeds == RECORDED_SEEDS else {}
+    problems = fidelity_problems(runs, name, known)
+    where = ("the recorded discrepancies" if known else
+             f"no disagreement (seed {seeds[0]}, split seed {seeds[1]}: the record applies to "
+             f"{RECORDED_SEEDS[0]}/{RECORDED_SEEDS[1]} only)")
+    assert not problems, (f"{name} against the originals, expected {where}:\n  "
+                          + "\n  ".join(problems))
 
 
 def _bundled_only(engine):
@@ -32,33 +174,9 @@ def leek_runs(claims_engine):
                                sizes=SMALL.sizes, draws=SMALL.draws)
 
 
-def _check(runs, name):
-    anchor = ANCHORS[name]
-    bad = []
-    for n, a_mean, a_sd in zip(anchor["n"], anchor["mean"], anchor["sd"]):
-        acc = runs.loc[(runs.contender == name) & (runs.n == n), "test_acc"].to_numpy()
-        if len(acc) == 0:
-            continue
-        half = 1.96 * np.sqrt(acc.var(ddof=1) / len(acc) + a_sd ** 2 / anchor["draws"])
-        if abs(acc.mean() - a_mean) > half:
-            bad.append(f"n={n}: ours {acc.mean():.3f} vs anchor {a_mean:.3f} (allowed ±{half:.3f})")
-    assert not bad, f"{name} departs from the original: " + "; ".join(bad)
-
-
-#: Measured discrepancy, reported rather than tuned away (seed 2017, split seed 2017, bundled
-#: data, CPU, 2026-11-27): naive_dnn at n = 60 has mean 0.943 (sd 0.026 over 10 draws) against
-#: the anchor's 0.965 (sd 0.013); allowed ±0.018. The other 14 (contender, n) cells agree, the
-#: argmax labels of the same nets agree at n = 60 (0.968 vs 0.964), and every fit stops after 2
-#: epochs with a max-F1 threshold ≥ 0.99 as h2o's did. One miss in 15 comparisons at the 95% level
-#: is within chance; h2o's Hogwild threading and approximate square root are not reproduced.
-NAIVE_DNN_N60 = ("naive_dnn at n=60: 0.943 vs anchor 0.965 (allowed ±0.018); see comment above")
-
-
 @pytest.mark.parametrize("name", ["leekasso", "naive_dnn", "naive_dnn_argmax"])
-def test_leek_contenders_match_the_originals(leek_runs, name, claims_engine, request):
-    if name == "naive_dnn" and (claims_engine.root_seed, claims_engine.split_seed) == (2017, 2017):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=NAIVE_DNN_N60))
-    _check(leek_runs, name)
+def test_leek_contenders_match_the_originals(leek_runs, name, claims_engine):
+    _assert_faithful(leek_runs, name, claims_engine)
 
 
 def test_naive_dnn_stops_like_h2o(leek_runs):
@@ -78,28 +196,74 @@ def beam_runs(claims_engine):
                                                  sizes=cnn.sizes, draws=cnn.draws)])
 
 
-#: Measured discrepancies, reported rather than tuned away (seed 2017, split seed 2017, bundled
-#: data, CPU, 2026-11-29). beam_cnn and beam_leekasso agree at every size, beam_mlp at four of
-#: five and beam_leek_net at four of five.
-#: * beam_mlp at n = 80: 0.992 (sd 0.0023, 10 draws) against Keras's 0.996 (sd 0.002, 5 draws),
-#:   allowed ±0.002: two test images in 500. The interval counts the spread over draws only;
-#:   the two means were measured on different test sets (ours 500 images, the anchor's all
-#:   undrawn pair images), whose binomial error at this accuracy (about ±0.004) it leaves out.
-#: * beam_leek_net at n = 10: 0.770 (sd 0.109, 10 draws) against 0.857 (sd 0.037, 5 draws),
-#:   allowed ±0.075; ours is lower at every size but 40 (0.814/0.866/0.891/0.891 against
-#:   0.856/0.866/0.916/0.915). This net's raw 0-255 inputs saturate its tanh units, so its
-#:   result hangs on details of a collapsing learning rate; the decay (rate 0.005/(1 + 0.99 t)
-#:   with t the updates made before this one), Glorot limits and per-epoch shuffling follow Keras
-#:   and are unit-tested. No unfaithful detail was found; the direction of the claim it serves
-#:   (beam/sgd-settings-matter: +13 points) is far beyond this gap.
-BEAM_DISCREPANCIES = {
-    "beam_mlp": "beam_mlp at n=80: 0.992 vs Keras anchor 0.996 (allowed ±0.002); see comment above",
-    "beam_leek_net": "beam_leek_net at n=10: 0.770 vs Keras anchor 0.857 (allowed ±0.075); see comment above",
+@pytest.mark.parametrize("name", ["beam_cnn", "beam_mlp", "beam_leek_net", "beam_leekasso"])
+def test_beam_contenders_match_the_originals(beam_runs, name, claims_engine):
+    _assert_faithful(beam_runs, name, claims_engine)
+
+
+# ------------------------------------------------------------ the checking function itself
+_SYNTHETIC_ANCHORS = {
+    "alpha": {"draws": 5, "n": [10, 20, 40], "mean": [0.90, 0.95, 0.98], "sd": [0.02, 0.02, 0.02]},
 }
 
 
-@pytest.mark.parametrize("name", ["beam_cnn", "beam_mlp", "beam_leek_net", "beam_leekasso"])
-def test_beam_contenders_match_the_originals(beam_runs, name, claims_engine, request):
-    if name in BEAM_DISCREPANCIES and (claims_engine.root_seed, claims_engine.split_seed) == (2017, 2017):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=BEAM_DISCREPANCIES[name]))
-    _check(beam_runs, name)
+def _synthetic_runs(name="alpha", means=(0.90, 0.95, 0.98), sizes=(10, 20, 40), draws=10):
+    """Draws with the given means per size and a spread of 0.02 (±0.02 around the mean)."""
+    rows = []
+    for n, m in zip(sizes, means):
+        for d in range(draws):
+            rows.append({"contender": name, "n": n, "draw": d,
+                         "test_acc": m + (0.02 if d % 2 else -0.02)})
+    return pd.DataFrame(rows)
+
+
+def _known(*cells):
+    return {(name, n): Known(0.0, 0.0, 10, 0.0, 0.0, 5, 0.0, "synthetic") for name, n in cells}
+
+
+def test_check_passes_when_the_disagreements_are_the_recorded_ones():
+    # half-width here: 1.96·sqrt(0.021²/10 + 0.02²/5) ≈ 0.022; a shift of 0.05 disagrees
+    assert fidelity_problems(_synthetic_runs(), "alpha", {}, _SYNTHETIC_ANCHORS) == []
+    runs = _synthetic_runs(means=(0.90, 0.90, 0.98))
+    assert fidelity_problems(runs, "alpha", _known(("alpha", 20)), _SYNTHETIC_ANCHORS) == []
+    # a record for another contender does not apply to this one
+    assert fidelity_problems(_synthetic_runs(), "alpha", _known(("beta", 20)), _SYNTHETIC_ANCHORS) == []
+
+
+def test_check_fails_on_a_misspelt_or_absent_contender():
+    got = fidelity_problems(_synthetic_runs(), "alpah", {}, _SYNTHETIC_ANCHORS)
+    assert len(got) == 1 and "alpah" in got[0] and "no anchor" in got[0]
+    anchors = {**_SYNTHETIC_ANCHORS, "beta": _SYNTHETIC_ANCHORS["alpha"]}
+    got = fidelity_problems(_synthetic_runs(), "beta", {}, anchors)
+    assert len(got) == 1 and "no (contender, n) cell was compared" in got[0] and "'alpha'" in got[0]
+    # runs at sizes the anchor does not have compare nothing either
+    got = fidelity_problems(_synthetic_runs(sizes=(15, 25, 35)), "alpha", {}, _SYNTHETIC_ANCHORS)
+    assert len(got) == 1 and "no (contender, n) cell was compared" in got[0]
+
+
+def test_check_fails_on_an_extra_disagreeing_cell():
+    runs = _synthetic_runs(means=(0.85, 0.90, 0.98))  # n = 10 and n = 20 disagree
+    got = fidelity_problems(runs, "alpha", _known(("alpha", 20)), _SYNTHETIC_ANCHORS)
+    assert len(got) == 1 and got[0].startswith("unexpected disagreement: alpha at n=10")
+    assert "ours 0.850" in got[0] and "anchor 0.900" in got[0] and "allowed ±0.022" in got[0]
+
+
+def test_check_fails_on_a_recorded_cell_that_now_agrees():
+    got = fidelity_problems(_synthetic_runs(), "alpha", _known(("alpha", 20), ("alpha", 40)),
+                            _SYNTHETIC_ANCHORS)
+    assert len(got) == 2 and all("recorded disagreement missing" in g for g in got)
+    assert "alpha at n=20" in got[0] and "now agrees: alpha at n=20: ours 0.950" in got[0]
+    assert "alpha at n=40" in got[1]
+    # a recorded cell at a size this run did not draw is missing too
+    runs = _synthetic_runs(means=(0.90, 0.90), sizes=(10, 20))
+    got = fidelity_problems(runs, "alpha", _known(("alpha", 20), ("alpha", 40)), _SYNTHETIC_ANCHORS)
+    assert got == [got[0]] and "alpha at n=40" in got[0] and "not compared in this run" in got[0]
+
+
+def test_the_record_names_anchored_cells():
+    """Each recorded discrepancy is a cell of the anchor table, with its anchor numbers."""
+    for (name, n), k in KNOWN_DISCREPANCIES.items():
+        anchor = ANCHORS[name]
+        i = anchor["n"].index(n)
+        assert (k.anchor, k.anchor_sd, k.anchor_draws) == (anchor["mean"][i], anchor["sd"][i],
+                                                          anchor["draws"]), (name, n)
