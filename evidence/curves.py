@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from evidence import codehash
-from evidence.data import DataError, Source, Task, TaskData, task_data
+from evidence.data import DataError, Source
 from evidence.draws import Draw, contender_seed, draw_sample
 from models.base import Contender, FitOutput
 
@@ -108,7 +108,7 @@ class FitContext:
     nothing) and the device."""
 
     source: Source
-    task: Task
+    task: object  # a task of evidence.tasks (a digit pair for the fine-tuned CNNs)
     root_seed: int
     draws: list[int]
     cache_dir: Path | None
@@ -128,27 +128,36 @@ class Engine:
 
     def __post_init__(self):
         self._memo: dict[str, FitOutput] = {}
-        self._versions: dict[type, str] = {}
+        self._versions: dict[type | str, str] = {}
 
-    def task_data(self, task: Task) -> TaskData:
-        return task_data(self.source, task, split_seed=self.split_seed)
+    def task_data(self, task):
+        """The task's pool and test set (``evidence.tasks``: digit pairs from this engine's
+        source, other tasks from their own)."""
+        return task.load(self.source, self.split_seed)
 
-    def draws(self, task: Task, sizes: Sequence[int], draws: int) -> dict[tuple[int, int], Draw]:
+    def draws(self, task, sizes: Sequence[int], draws: int) -> dict[tuple[int, int], Draw]:
         td = self.task_data(task)
         return {(n, d): draw_sample(td.pool_y, n=n, draw=d, task=task, root_seed=self.root_seed)
                 for n in sizes for d in range(draws)}
 
-    def _key(self, rep: Contender, task: Task, n: int, d: int) -> str:
+    def _key(self, rep: Contender, task, n: int, d: int) -> str:
         version = self._versions.get(type(rep))
         if version is None:
             version = self._versions[type(rep)] = code_version(rep)
-        ident = {"spec": _spec_text(rep), "task": task.name, "source": self.source.fingerprint,
+        # the module that loads the task's data (and its imports): evidence.data for the digit
+        # pairs, which this module imports anyway; evidence.words for the word tasks
+        loader = type(task).__module__
+        data_code = self._versions.get(loader)
+        if data_code is None:
+            data_code = self._versions[loader] = codehash.code_version([loader])
+        ident = {"spec": _spec_text(rep), "task": task.name, "data_code": data_code,
+                 "source": self.task_data(task).source_fingerprint,
                  "split_seed": self.split_seed, "root_seed": self.root_seed, "n": n, "draw": d,
                  "device": self.device.split(":")[0], "code": version}
         return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 
-    def _fit_cell(self, rep: Contender, task: Task, n: int, missing: list[int],
-                  samples: dict, td: TaskData) -> list[FitOutput]:
+    def _fit_cell(self, rep: Contender, task, n: int, missing: list[int],
+                  samples: dict, td) -> list[FitOutput]:
         sets = [(td.pool_X[samples[(n, d)].indices], td.pool_y[samples[(n, d)].indices])
                 for d in missing]
         seeds = [contender_seed(root_seed=self.root_seed, task=task, n=n, draw=d,
@@ -159,7 +168,7 @@ class Engine:
             return rep.fit_many(sets, td.test_X, seeds, device=self.device, context=ctx)
         return rep.fit_many(sets, td.test_X, seeds, device=self.device)
 
-    def fits(self, rep: Contender, task: Task, sizes: Sequence[int], draws: int,
+    def fits(self, rep: Contender, task, sizes: Sequence[int], draws: int,
              samples: dict) -> dict[tuple[int, int], FitOutput]:
         """The fit of ``rep`` on every (n, draw): from memory, disk, or fitted now, a cell at a
         time, each cell cached as soon as it is done."""
@@ -194,7 +203,7 @@ class Engine:
                                   f" ({done}/{draws} done)")
         return out
 
-    def curve(self, *, task: Task, contenders: Sequence[Contender], sizes: Sequence[int],
+    def curve(self, *, task, contenders: Sequence[Contender], sizes: Sequence[int],
               draws: int) -> pd.DataFrame:
         """One row per (n, draw, contender): test and train accuracy, fit seconds, redraws."""
         if not contenders:
@@ -224,7 +233,7 @@ class Engine:
                         "train_acc": float(np.mean(train_pred == y_train)),
                         "fit_seconds": fit.fit_seconds,
                         "redraws": samples[(n, d)].redraws,
-                        "device": self.device, "source": self.source.name,
+                        "device": self.device, "source": td.source,
                         **{f"info_{k}": fit.info[k] for k in sorted(fit.info)},
                     })
         df = pd.DataFrame(rows)

@@ -125,7 +125,16 @@ class Task:
 
     @property
     def key(self) -> tuple[int, int]:
+        """The seed key of the task's split, draws and contender seeds (``evidence.tasks``)."""
         return (self.a, self.b)
+
+    @property
+    def class_names(self) -> tuple[str, str]:
+        return (f"digit {self.a}", f"digit {self.b}")
+
+    def load(self, digits: "Source", split_seed: int = DEFAULT_SPLIT_SEED) -> "TaskData":
+        """The pair's training pool and test set from the run's digits (``evidence.tasks``)."""
+        return task_data(digits, self, split_seed=split_seed)
 
     def __str__(self) -> str:
         return self.name

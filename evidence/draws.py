@@ -2,7 +2,8 @@
 
 For each task, size ``n`` and draw ``d`` the sample is a simple random sample without
 replacement of ``n`` pool positions, drawn from the child seed
-``SeedSequence(root_seed, spawn_key=(a, b, n, d, attempt))`` for attempt 0; if the sample
+``SeedSequence(root_seed, spawn_key=(*key, n, d, attempt))`` for attempt 0, where ``key`` is
+the task's seed key (``evidence.tasks``; ``(a, b)`` for the digit pair a v b); if the sample
 lacks a class it is redrawn from attempt 1, 2, ... and the redraws are counted. Every
 contender trains on the same draw (the draw does not depend on who asks); each contender's
 own randomness (initialisation, minibatch order) comes from ``contender_seed``, whose
@@ -17,14 +18,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evidence.data import DEFAULT_ROOT_SEED, DataError, Task
+from evidence.data import DEFAULT_ROOT_SEED, DataError
 
 __all__ = ["MAX_REDRAWS", "Draw", "contender_seed", "draw_sample"]
 
 MAX_REDRAWS = 1000
 
 # Tags the contender seed's spawn key so that its streams can never coincide with the
-# sampling streams (whose spawn keys are (a, b, n, draw, attempt)).
+# sampling streams (whose spawn keys are (*task key, n, draw, attempt)).
 _CONTENDER_DOMAIN = 0x636F6E74  # "cont"
 
 
@@ -37,7 +38,7 @@ class Draw:
     was missing. Two draws are equal when every field, indices included, is equal.
     """
 
-    task: Task
+    task: object  # a task of evidence.tasks
     n: int
     draw: int
     indices: np.ndarray
@@ -76,8 +77,14 @@ def _check_root_seed(root_seed) -> int:
     return int(root_seed)
 
 
-def _sample_rng(root_seed: int, task: Task, n: int, draw: int, attempt: int):
-    seq = np.random.SeedSequence(root_seed, spawn_key=(task.a, task.b, n, draw, attempt))
+def _check_task(task) -> None:
+    if not (hasattr(task, "key") and hasattr(task, "name") and hasattr(task, "class_names")):
+        raise TypeError(f"task must be a task of evidence.tasks (e.g. get_task('0v1')), not "
+                        f"{type(task).__name__}")
+
+
+def _sample_rng(root_seed: int, task, n: int, draw: int, attempt: int):
+    seq = np.random.SeedSequence(root_seed, spawn_key=(*task.key, n, draw, attempt))
     return np.random.default_rng(seq)
 
 
@@ -86,7 +93,7 @@ def draw_sample(
     *,
     n: int,
     draw: int,
-    task: Task,
+    task,
     root_seed: int,
     max_redraws: int = MAX_REDRAWS,
 ) -> Draw:
@@ -96,8 +103,7 @@ def draw_sample(
     ``n`` < 2 or exceeds the pool, ``draw`` < 0, the pool lacks a class, or no sample with
     both classes turns up in ``max_redraws`` redraws.
     """
-    if not isinstance(task, Task):
-        raise TypeError(f"task must be a Task (use digit_pair(a, b)), not {type(task).__name__}")
+    _check_task(task)
     root_seed = _check_root_seed(root_seed)
     labels = np.asarray(pool_y)
     if labels.ndim != 1:
@@ -129,13 +135,13 @@ def draw_sample(
     if positives + negatives != pool_size:
         raise DataError(
             f"task {task.name}: the pool labels are not all 0 or 1; pass TaskData.pool_y "
-            "(1 = digit b, 0 = digit a)"
+            f"(1 = {task.class_names[1]}, 0 = {task.class_names[0]})"
         )
     if positives == 0 or negatives == 0:
-        missing = task.b if positives == 0 else task.a
+        missing = task.class_names[1] if positives == 0 else task.class_names[0]
         raise DataError(
-            f"task {task.name}: the training pool has no images of digit {missing}, so no "
-            "sample can hold both classes; use a data source that holds both digits"
+            f"task {task.name}: the training pool has no examples of {missing}, so no "
+            "sample can hold both classes; use a data source that holds both classes"
         )
     for attempt in range(max_redraws + 1):
         rng = _sample_rng(root_seed, task, n, draw, attempt)
@@ -146,8 +152,9 @@ def draw_sample(
             return Draw(task=task, n=n, draw=draw, indices=indices, redraws=attempt)
     raise DataError(
         f"task {task.name}, size {n}, draw {draw}: no sample held both classes in "
-        f"{max_redraws} redraws (the pool has {negatives} of digit {task.a} and {positives} "
-        f"of digit {task.b}); use larger --sizes or a pool with more of the rare digit"
+        f"{max_redraws} redraws (the pool has {negatives} of {task.class_names[0]} and "
+        f"{positives} of {task.class_names[1]}); use larger --sizes or a pool with more of the "
+        "rare class"
     )
 
 
@@ -156,16 +163,15 @@ def _contender_words(contender: str) -> tuple[int, int]:
     return int.from_bytes(digest[:4], "big"), int.from_bytes(digest[4:8], "big")
 
 
-def contender_seed(*, root_seed: int, task: Task, n: int, draw: int, contender: str) -> int:
+def contender_seed(*, root_seed: int, task, n: int, draw: int, contender: str) -> int:
     """A seed in [0, 2**63) for ``contender``'s randomness on (task, n, draw).
 
-    Derived from ``SeedSequence(root_seed, spawn_key=(a, b, n, draw, DOMAIN, h1, h2))``
+    Derived from ``SeedSequence(root_seed, spawn_key=(*key, n, draw, DOMAIN, h1, h2))``
     where (h1, h2) are the first 64 bits of the sha256 of the contender's name: stable
     across processes and Python versions (unlike ``hash``), different for every contender,
     and independent of the sampling streams.
     """
-    if not isinstance(task, Task):
-        raise TypeError(f"task must be a Task (use digit_pair(a, b)), not {type(task).__name__}")
+    _check_task(task)
     if not isinstance(contender, str) or not contender:
         raise ValueError(f"contender must be a non-empty string, not {contender!r}")
     root_seed = _check_root_seed(root_seed)
@@ -176,6 +182,6 @@ def contender_seed(*, root_seed: int, task: Task, n: int, draw: int, contender: 
             )
     words = _contender_words(contender)
     seq = np.random.SeedSequence(
-        root_seed, spawn_key=(task.a, task.b, int(n), int(draw), _CONTENDER_DOMAIN, *words)
+        root_seed, spawn_key=(*task.key, int(n), int(draw), _CONTENDER_DOMAIN, *words)
     )
     return int(seq.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))

@@ -837,8 +837,9 @@ def _pair_figures(runs: pd.DataFrame | None, pairs: Mapping) -> list[tuple[str, 
     out = []
     if not pairs:  # drawn for runs of the suite (the plugin passes the pairs' images)
         return out
-    tasks = sorted(runs["task"].unique()) if runs is not None and len(runs) else []
-    if tasks:
+    tasks = sorted(t for t in runs["task"].unique() if t in pairs) \
+        if runs is not None and len(runs) else []
+    if tasks:  # the digit pairs only (other tasks have their own claims' figures)
         out.append(("pairs-curves", _render_pair_curves(runs, tasks)))
     regions = pairs.get("regions") or {}
     for task, entry in pairs.items():

@@ -85,6 +85,9 @@ WORD_TASKS = {
     "noun-v-rest": {frozenset({tag}): int(tag == "NOUN") for tag in _FOUR},
 }
 
+#: the names of class 0 and class 1 of each task (messages and the report)
+CLASS_NAMES = {"noun-v-verb": ("noun", "verb"), "noun-v-rest": ("verb, adjective or adverb", "noun")}
+
 # feature settings (CLAIMS.md, "Features")
 NGRAM_SIZES = (1, 2, 3)
 NGRAM_MIN_WORDS = 2
@@ -154,6 +157,17 @@ class WordTask:
     def key(self) -> tuple[int, int, int]:
         """The seed key: (WORDS_DOMAIN, h1, h2), (h1, h2) the first 64 bits of sha256(name)."""
         return (WORDS_DOMAIN, *_name_words(self.name))
+
+    @property
+    def class_names(self) -> tuple[str, str]:
+        return CLASS_NAMES[self.rule]
+
+    #: the data-source kind its expected verdicts are recorded for (claims/registry.py)
+    source_kind = "words"
+
+    def load(self, digits=None, split_seed: int = DEFAULT_SPLIT_SEED) -> "WordTaskData":
+        """The task's pool and test set (``evidence.tasks``); the run's digits are not used."""
+        return word_task_data(self, split_seed=split_seed)
 
     def __str__(self) -> str:
         return self.name
@@ -297,6 +311,16 @@ class WordTaskData:
     def test_size(self) -> int:
         return int(len(self.test_y))
 
+    @property
+    def source(self) -> str:
+        """The data source, named by the packages' versions (their data is the source)."""
+        return source_name()
+
+    @property
+    def source_fingerprint(self) -> str:
+        """A short sha256 of the word features and both tasks' labels (for cache keys)."""
+        return source_fingerprint()
+
     def __iter__(self):
         """Unpacks as (pool X, pool y, pool words, test X, test y, test words)."""
         return iter((self.pool_X, self.pool_y, self.pool_words,
@@ -344,9 +368,30 @@ def _word_task_data(task: WordTask, split_seed: int) -> WordTaskData:
     )
 
 
+def source_name() -> str:
+    """``words:wordfreq-<version>+lemminflect-<version>``."""
+    from importlib.metadata import version
+
+    return f"words:wordfreq-{version('wordfreq')}+lemminflect-{version('lemminflect')}"
+
+
+@functools.lru_cache(maxsize=1)
+def source_fingerprint() -> str:
+    X = word_features()
+    h = hashlib.sha256()
+    for array in (X.data, X.indices, X.indptr):
+        h.update(np.ascontiguousarray(array).tobytes())
+    for rule in WORD_TASKS:
+        positions, labels = _task_labels(WordTask(rule))
+        h.update(positions.astype(np.int64).tobytes())
+        h.update(labels.astype(np.int64).tobytes())
+    return h.hexdigest()[:16]
+
+
 def clear_caches() -> None:
     """Forget the memoised words, labels, features and splits (for tests)."""
     word_list.cache_clear()
     pos_keys.cache_clear()
     _features.cache_clear()
     _word_task_data.cache_clear()
+    source_fingerprint.cache_clear()

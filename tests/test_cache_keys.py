@@ -358,3 +358,26 @@ def test_resumed_run_gives_the_numbers_of_a_fresh_run(tmp_path):
     assert {k: ca[k] for k in fields} == {k: cb[k] for k in fields}
     pd.testing.assert_frame_equal(_accuracies(tmp_path / "A"), _accuracies(tmp_path / "B"),
                                   check_exact=True)
+
+
+def test_a_word_tasks_fit_is_keyed_by_the_word_loader_and_a_digit_pairs_is_not(monkeypatch):
+    """The module that loads a task's data is in its fits' keys: editing evidence/words.py
+    (how the words are chosen, labelled or split) refits the text claim and nothing else."""
+    import evidence.curves as curves
+    from evidence.data import load_source
+    from evidence.tasks import get_task
+    from models.leekasso import Leekasso
+    from models.text import HistogramSVM
+
+    def keys():
+        engine = curves.Engine(load_source(), 2017, 2017, "cpu", curves.ResultCache(None))
+        return (engine._key(HistogramSVM(), get_task("words:noun-v-verb"), 100, 0),
+                engine._key(Leekasso(), get_task("0v1"), 10, 0))
+
+    words, digits = keys()
+    real = codehash.code_version
+    monkeypatch.setattr(codehash, "code_version",
+                        lambda modules, *a, **k: "edited" if list(modules) == ["evidence.words"]
+                        else real(modules, *a, **k))
+    edited_words, edited_digits = keys()
+    assert edited_words != words and edited_digits == digits

@@ -134,7 +134,7 @@ def test_single_class_pool_is_a_data_error(label):
     with pytest.raises(DataError) as info:
         draw_sample(pool, n=10, draw=0, task=digit_pair(4, 9), root_seed=ROOT)
     missing = 4 if label == 1 else 9
-    assert f"task 4v9: the training pool has no images of digit {missing}" in str(info.value)
+    assert f"task 4v9: the training pool has no examples of digit {missing}" in str(info.value)
 
 
 def test_labels_must_be_zero_or_one():
