@@ -35,10 +35,11 @@ from claims import registry
 from evidence import report as report_mod
 from evidence import stats
 from evidence.curves import Engine, ResultCache
-from evidence.data import DataError, load_source, parse_task, task_data
+from evidence.data import DataError, load_source
 from evidence.engine import DeviceError, resolve_device
 from evidence.published import references_for
 from evidence.scales import SCALES
+from evidence.tasks import get_task, is_digit_pair
 
 _STATE = pytest.StashKey[dict]()
 ALPHA = 0.05
@@ -211,6 +212,12 @@ def _item_scale(item):
     return scale.grid(registry.get(cid).grid) if cid in registry.CLAIMS else scale
 
 
+def _source_kind(st: dict, spec: registry.ClaimSpec) -> str:
+    """The kind of data a claim's expectation is recorded for: its task's own source
+    (``"words"``), or for digit pairs the run's digits (``"bundled"`` or ``"idx"``)."""
+    return getattr(get_task(spec.tasks[0]), "source_kind", None) or st["source_kind"]
+
+
 def _item_probe(item) -> str | None:
     callspec = getattr(item, "callspec", None)
     return callspec.params.get("probe") if callspec else None
@@ -261,7 +268,7 @@ def pytest_collection_modifyitems(config, items):
                 "not given")))
         if _item_probe(item) not in (None, spec.task):
             continue  # a probe passes whenever it reaches a verdict
-        expected = registry.expected(cid, spec.task, scale.name, st["source_kind"])
+        expected = registry.expected(cid, spec.task, scale.name, _source_kind(st, spec))
         if expected and expected.verdict != "SUPPORTED":
             item.add_marker(pytest.mark.xfail(
                 strict=True, raises=ClaimNotSupported,
@@ -280,12 +287,12 @@ def pytest_collection_finish(session):
             spec, scale = registry.get(_claim_id(item)), _item_scale(item)
             pair = _probe_parts(spec, _item_probe(item))[0]
             for name in ((pair,) if pair else spec.tasks):
-                td = task_data(engine.source, parse_task(name), split_seed=engine.split_seed)
+                td = engine.task_data(get_task(name))
                 too_big = [n for n in scale.sizes if n > td.pool_size]
                 if too_big:
                     raise DataError(
                         f"size {max(too_big)} is larger than the training pool of {td.pool_size} "
-                        f"images for task {name} ({engine.source.name}); use --sizes with values "
+                        f"examples for task {name} ({td.source}); use --sizes with values "
                         f"≤ {td.pool_size}")
     except DataError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -315,7 +322,7 @@ class ClaimRun:
         pair, self.variant = _probe_parts(spec, probe)
         #: the probe's name ("4v9", "all-layers"), None for the claim itself
         self.probe = pair or self.variant
-        self.task = parse_task(pair or spec.tasks[0])
+        self.task = get_task(pair or spec.tasks[0])
         self.pretrain_dir = item.config.getoption("--pretrain-dir")
         self.pretraining: list[dict] = []
         self.notes: list[str] = []
@@ -373,18 +380,18 @@ class ClaimRun:
         st["items"][self.item.nodeid] = len(st["records"]) - 1
         if self.probe:  # a probe reports its verdict whatever the direction
             return
-        expected = registry.expected(self.spec.id, self.spec.task, self.scale.name,
-                                     st["source_kind"])
+        kind = _source_kind(st, self.spec)
+        expected = registry.expected(self.spec.id, self.spec.task, self.scale.name, kind)
         got = verdict.outcome.value
         if expected is None:
-            warnings.warn(f"{self.spec.id}: {got} at scale {self.scale.name} on {st['source_kind']} "
+            warnings.warn(f"{self.spec.id}: {got} at scale {self.scale.name} on {kind} "
                           "data, which has no recorded expected verdict (claims/registry.py "
                           "EXPECTED); the verdict is reported, not checked", NoExpectedVerdict)
             return
         if got != expected.verdict:
             raise VerdictMismatch(
                 f"{self.spec.id}: verdict {got}, but {expected.verdict} is recorded for scale "
-                f"{self.scale.name} on {st['source_kind']} data ({expected.evidence}). A verdict "
+                f"{self.scale.name} on {kind} data ({expected.evidence}). A verdict "
                 f"that moved is a finding: check the evidence below, then record the new one.\n"
                 + verdict.explain())
         if got != "SUPPORTED":
@@ -413,7 +420,7 @@ class ClaimRun:
             })
         xfail = self.item.get_closest_marker("xfail")
         expected = registry.expected(self.spec.id, self.spec.task, self.scale.name,
-                                     _state(self.item.config)["source_kind"])
+                                     _source_kind(_state(self.item.config), self.spec))
         d = verdict.to_dict()
         probe = {}
         explanation = verdict.explain()
@@ -523,7 +530,7 @@ def pytest_runtest_makereport(item, call):
         spec = registry.get(_claim_id(item))
         pair, variant = _probe_parts(spec, _item_probe(item))
         probe = pair or variant
-        expected = registry.expected(spec.id, spec.task, scale.name, st["source_kind"]) \
+        expected = registry.expected(spec.id, spec.task, scale.name, _source_kind(st, spec)) \
             if scale and not probe else None
         st["records"].append({
             "id": f"{spec.id}@{probe}" if probe else spec.id, "statement": spec.statement,
@@ -585,7 +592,7 @@ def _write(config) -> Path | None:
 
 
 def _pair_images(st: dict, runs: pd.DataFrame) -> dict:
-    """Mean image of each digit of every pair in the runs, over its training pool only."""
+    """Mean image of each digit of every digit pair in the runs, over its training pool only."""
     from models.robinson import REGIONS
 
     engine = st.get("engine")
@@ -593,7 +600,9 @@ def _pair_images(st: dict, runs: pd.DataFrame) -> dict:
         return {}
     out: dict = {"regions": {k: [list(r) for r in v] for k, v in REGIONS.items()}}
     for name in sorted(runs["task"].unique()):
-        task = parse_task(name)
+        task = get_task(name)
+        if not is_digit_pair(task):
+            continue
         td = engine.task_data(task)
         out[name] = {"digits": [task.a, task.b],
                      "means": [td.pool_X[td.pool_y == k].mean(axis=0).tolist() for k in (0, 1)]}

@@ -200,6 +200,7 @@ HOLM_FACTORS = {
     # SUPPORTED: the CNN beats at least one of 3 on 4 vs 9 (Holm over 3); REFUTED: either branch
     # (Holm over 2) of which one is "the CNN beats some member on 0 vs 1" (Holm over 3)
     "robinson/zero-one-is-too-easy": {"SUPPORTED": 3, "REFUTED": 6},
+    "autokad/nn-matches-histogram-svm": {"SUPPORTED": 1, "REFUTED": 3},
 }
 #: claims that compare at the scale's largest n only
 LARGEST_N_ONLY = {"robinson/zero-one-is-too-easy"}
