@@ -12,6 +12,10 @@ A task is any object with
   ``source`` (a name), ``source_fingerprint`` (for cache keys) and ``split_seed``. ``digits``
   is the run's digit source (bundled or ``--mnist-dir``); a task on other data ignores it.
 
+Figures of a task itself are optional: the report draws the mean images of a digit pair's two
+digits (``evidence.plugin._pair_images``, for tasks where :func:`is_digit_pair`); a word task
+has none, its claims' learning curves being its figures.
+
 Two kinds are registered in :data:`KINDS`, each with the prefix its names carry: MNIST digit
 pairs (:class:`evidence.data.Task`, names ``AvB``) and English words
 (:class:`evidence.words.WordTask`, names ``words:<rule>``). :func:`get_task` turns a name into
