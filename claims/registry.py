@@ -35,7 +35,7 @@ class ClaimSpec:
     contenders: tuple[str, ...]
     #: the scale's grid the claim runs on: "default", or "cnn" for compute-bound contenders
     grid: str = "default"
-    #: other digit pairs the claim is rerun on as a generalisation probe ("<id>@<pair>"): a
+    #: other tasks the claim is rerun on as a generalisation probe ("<id>@<task>"): a
     #: probe reports its verdict whatever the direction, Holm-adjusted across the probe family
     probes: tuple[str, ...] = ()
     #: probe pairs run at the full scale only
@@ -49,7 +49,7 @@ class ClaimSpec:
 
     @property
     def tasks(self) -> tuple[str, ...]:
-        """The digit pairs the claim uses: ``task`` is one ("0v1") or several ("0v1+4v9")."""
+        """The tasks the claim uses: ``task`` is one ("0v1") or several ("0v1+4v9")."""
         return tuple(self.task.split("+"))
 
 

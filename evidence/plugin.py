@@ -215,7 +215,11 @@ def _item_scale(item):
 def _source_kind(st: dict, spec: registry.ClaimSpec) -> str:
     """The kind of data a claim's expectation is recorded for: its task's own source
     (``"words"``), or for digit pairs the run's digits (``"bundled"`` or ``"idx"``)."""
-    return getattr(get_task(spec.tasks[0]), "source_kind", None) or st["source_kind"]
+    try:
+        task = get_task(spec.tasks[0])
+    except DataError as exc:
+        raise pytest.UsageError(f"claim {spec.id} in claims/registry.py: {exc}") from None
+    return getattr(task, "source_kind", None) or st["source_kind"]
 
 
 def _item_probe(item) -> str | None:

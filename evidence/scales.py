@@ -232,7 +232,7 @@ class PowerPart:
     rule: str            # "beats" (by more than margin), "no_worse", "matches", "trend"
     better: str
     baseline: str
-    effect: str          # "leek_2017" | "anchor" | "pilot" | "equality" (δ = 0: the claim's hope)
+    effect: str          # "leek_2017" | "autokad_2017" | "anchor" | "pilot" | "equality" (δ = 0)
     spread: str          # "anchor" | "pilot"
     task: str = "0v1"
     margin: float = 0.0

@@ -57,8 +57,6 @@ def get_task(name):
             try:
                 return parse(text)
             except DataError as exc:
-                if prefix:
-                    raise
                 raise DataError(f"{exc}; {_kinds()}") from None
     raise DataError(f"task {name!r} is unknown; {_kinds()}")  # pragma: no cover - "" matches
 

@@ -15,10 +15,12 @@ Finding (recorded below as strict xfails, with the rates measured by this file's
 sign-flip test is exact only for symmetric differences. With 6 draws per size and skewed
 differences, the side of the test that the skew favours over-rejects: 6.5-7.5% instead of 5% on
 Robinson's single size, about 6.5% on two REFUTED cases of the CNN grid (10,000 data sets gave
-5.6% for the first). The 10- and 20-draw grids stay within the band.
+5.6% for the first), and 6.5-7.9% in five cases of the words grid (5 draws per size, with the
+most skewed anchor spreads standing in for the text claim's). The 10- and 20-draw grids stay
+within the band.
 
 Designs: the small grid (5 sizes x 10 draws), the CNN grid (3 x 6), Robinson's single size
-(1 x 6), and the full grid (15 x 20, marked slow).
+(1 x 6), the words grid of the text claim (4 x 5), and the full grid (15 x 20, marked slow).
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ from evidence.stats.rules import (HALF_POINT, PairedEvidence, TrendEvidence, bea
 
 ALPHA = 0.05
 N_SETS = 2000
-BAND = 3 * math.sqrt(ALPHA * (1 - ALPHA) / N_SETS)  # 0.019: narrower than 2 points
+BAND = 3 * math.sqrt(ALPHA * (1 - ALPHA) / N_SETS)  # 0.0146: narrower than 2 points
 M = 0.01  # the margins the claims use: 1 point
 
 # (mean, sd) of the Leekasso and of the h2o net (Leek's rule) on the bundled data, per anchor n
@@ -46,6 +48,7 @@ DESIGNS = {
     "small": Design.grid(SMALL.sizes, SMALL.draws),
     "cnn": Design.grid(SMALL.grid("cnn").sizes, SMALL.grid("cnn").draws),
     "one-size": Design.grid((max(SMALL.grid("cnn").sizes),), SMALL.grid("cnn").draws),
+    "words": Design.grid(SMALL.grid("words").sizes, SMALL.grid("words").draws),
     "full": Design.grid(FULL.sizes, FULL.draws),
 }
 
@@ -112,6 +115,13 @@ OVER_REJECTS = {
     ("beats-by-m/REFUTED", "one-size", "right"): 0.073,
     ("no-worse/SUPPORTED", "one-size", "left"): 0.075,
     ("matches/SUPPORTED@-m", "one-size", "left"): 0.065,
+    # the words grid (4 sizes x 5 draws; its sizes take the n = 80 anchor's spreads, the most
+    # skewed): 5 draws per size are too few for the test's symmetry assumption either
+    ("beats/SUPPORTED", "words", "left"): 0.079,
+    ("no-worse/REFUTED", "words", "right"): 0.068,
+    ("matches/SUPPORTED@+m", "words", "right"): 0.066,
+    ("matches/SUPPORTED@-m", "words", "left"): 0.065,
+    ("matches/REFUTED", "words", "left"): 0.066,
 }
 
 
@@ -131,7 +141,7 @@ def _params(designs, marks=()):
     return out
 
 
-@pytest.mark.parametrize("case, design, skew", _params(("small", "cnn", "one-size"))
+@pytest.mark.parametrize("case, design, skew", _params(("small", "cnn", "one-size", "words"))
                          + _params(("full",), marks=(pytest.mark.slow,)))
 def test_rule_is_calibrated_at_its_boundary(case, design, skew):
     rate, hits = wrong_rate(case, design, skew)
@@ -139,10 +149,6 @@ def test_rule_is_calibrated_at_its_boundary(case, design, skew):
         f"{case} on the {design} design, noise skewed {skew}: {hits}/{N_SETS} data sets "
         f"({rate:.3f}) said {CASES[case][1]} with the true effect on the boundary; allowed "
         f"alpha + 3 SE = {ALPHA + BAND:.3f}")
-
-
-def test_the_band_is_narrower_than_two_points():
-    assert 2 * BAND < 0.04 and BAND < 0.02
 
 
 def test_the_bound_alone_over_rejects_where_the_pair_does_not():
@@ -155,5 +161,5 @@ def test_the_bound_alone_over_rejects_where_the_pair_does_not():
     bound_alone = float(np.mean(ev.interval[0] > -M))
     both = float(np.mean(no_worse_rule("A", "B", margin=M).decide(ev)["outcome"] == "SUPPORTED"))
     assert both <= ALPHA + BAND
-    assert both <= bound_alone
+    assert bound_alone > ALPHA + BAND
     print(f"\nno-worse at its boundary, CNN grid: bound alone {bound_alone:.3f}, both {both:.3f}")

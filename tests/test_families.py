@@ -136,10 +136,12 @@ def test_registry_family_does_not_depend_on_what_ran():
     small = registry.probe_family("small")
     assert len(small) == len(set(small))
     assert "kaplan/finetuning-beats-scratch@cross-domain" in small  # runs only with an option
-    assert set(small) < set(registry.probe_family("full"))
-    for cid, spec in registry.CLAIMS.items():
-        for p in (*spec.probes, *spec.variants):
-            assert f"{cid}@{p}" in small
+    full = registry.probe_family("full")
+    assert set(small) < set(full)
+    # 7 Leek and Beam claims on 4 vs 9, Kaplan's 0 vs 1 and two variants, autokad's probe task
+    # and variant; the full scale adds the 7 Leek and Beam claims on 7 vs 9
+    assert (len(small), len(full)) == (12, 19)
+    assert {p for p in full if p.endswith("@7v9")} == set(full) - set(small)
 
 
 # ------------------------------------------------------------------------------ draws to decide
