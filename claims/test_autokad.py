@@ -47,7 +47,7 @@ def _words_only_one_misses(claim, contenders, k: int = 8) -> list[str]:
         for d in range(draws):
             fit = fits[(n, d)]
             y_train = td.pool_y[samples[(n, d)].indices]
-            misses += c.label(fit.train_scores, y_train, fit.test_scores) != td.test_y
+            misses += c.label_with(fit.train_scores, y_train, fit.test_scores, fit.info) != td.test_y
         wrong[c.name] = misses > draws / 2
     lines = []
     for name, w in wrong.items():

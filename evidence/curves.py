@@ -103,7 +103,7 @@ def _spec_text(contender: Contender) -> str:
 @dataclass
 class FitContext:
     """What a contender that depends on more than its training draw (a pretrained net) may
-    ask the engine for: the data source, the pair, the root seed, which draws these are (the
+    ask the engine for: the data source, the task, the root seed, which draws these are (the
     draw index of each training set, in order), the result-cache directory (None: keep
     nothing) and the device."""
 
@@ -225,8 +225,8 @@ class Engine:
             for c in members:
                 for (n, d), fit in fits.items():
                     y_train = td.pool_y[samples[(n, d)].indices]
-                    test_pred = c.label(fit.train_scores, y_train, fit.test_scores)
-                    train_pred = c.label(fit.train_scores, y_train, fit.train_scores)
+                    test_pred = c.label_with(fit.train_scores, y_train, fit.test_scores, fit.info)
+                    train_pred = c.label_with(fit.train_scores, y_train, fit.train_scores, fit.info)
                     rows.append({
                         "task": task.name, "n": n, "draw": d, "contender": c.name,
                         "test_acc": float(np.mean(test_pred == td.test_y)),

@@ -12,7 +12,9 @@ For the engine:
 * ``fit_many(train_sets, X_test, seeds, device)`` fits one model per training set (each with its
   own seed) and returns, per set, the scores of its training images and of the test images.
   The default loops over ``fit``; batched contenders override it.
-* ``label(train_scores, y_train, scores)`` applies the label rule.
+* ``label(train_scores, y_train, scores)`` applies the label rule; the engine calls it through
+  ``label_with(train_scores, y_train, scores, info)``, which a rule that needs what the fit kept
+  (h2o's threshold on an augmented training frame) overrides.
 """
 from __future__ import annotations
 
@@ -112,7 +114,8 @@ class Contender(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         scores = self.decision_scores(X)
-        return self.classes_[self.label(self.train_scores_, self.y_train_, scores)]
+        return self.classes_[self.label_with(self.train_scores_, self.y_train_, scores,
+                                             self.fit_info())]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -127,6 +130,12 @@ class Contender(ClassifierMixin, BaseEstimator):
     def label(self, train_scores: np.ndarray, y_train: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """The label rule: 0/1 labels for ``scores`` (default: p(class 1) or fit above 0.5)."""
         return strictly_above(scores, 0.5)
+
+    def label_with(self, train_scores: np.ndarray, y_train: np.ndarray, scores: np.ndarray,
+                   info: dict) -> np.ndarray:
+        """The label rule given everything the fit kept (``FitOutput.info``); by default
+        ``label``, which needs only the training scores."""
+        return self.label(train_scores, y_train, scores)
 
     def fit_spec(self) -> dict:
         """What determines the fit: the class doing the fitting and its parameters."""

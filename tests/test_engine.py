@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from evidence.data import digit_pair, load_source, task_data
-from evidence.engine import (TanhNetStack, init_tanh_stack, resolve_device,
+from evidence.engine import (NetStack, init_stack, resolve_device,
                              DeviceError, train_online_stack)
 from models.leeknet import NaiveDNN, h2o_training_error, standardise
 from tests.helpers import draw_sets
@@ -28,12 +28,12 @@ def _stack_for(sets, seeds):
     means, inv, masks = standardise(Xs)
     Z = np.stack([(X - m) * s for X, m, s in zip(Xs, means, inv)]).astype(np.float32)
     gens = [torch.Generator().manual_seed(s % 2**63) for s in seeds]
-    stack = init_tanh_stack(gens, [int(k.sum()) for k in masks], n_inputs=784, hidden=(160,) * 5)
+    stack = init_stack(gens, [int(k.sum()) for k in masks], n_inputs=784, hidden=(160,) * 5)
     y = torch.from_numpy(np.stack([y for _, y in sets]).astype(np.int64))
     return stack, torch.from_numpy(Z), y
 
 
-def _train_steps(stack: TanhNetStack, Z, y, steps, use_compile):
+def _train_steps(stack: NetStack, Z, y, steps, use_compile):
     # 5 online steps = the first 5 rows of one epoch
     return train_online_stack(stack, Z[:, :steps], y[:, :steps], rho=0.99, eps=1e-8,
                               epochs_per_iteration=1, max_epochs=1, train_error=None,

@@ -28,7 +28,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from evidence.engine import init_tanh_stack
+from evidence.engine import init_stack
 from models.beam import (BeamCNN, BeamLeekNet, BeamLeekNetNoDecay, BeamMLP,
                          WellTrainedLeekNet)
 from models.robinson import CentreEdgeRule
@@ -449,7 +449,7 @@ def test_argmax_variant_shares_the_fit_spec():
     assert NaiveDNN(hidden=(8, 9)).fit_spec() != b.fit_spec()
     # compiled and eager steps agree only to rounding: a forced setting keys its own fits
     assert NaiveDNN(hidden=(8, 8), max_epochs=4, compile=True).fit_spec() != b.fit_spec()
-    assert NaiveDNN.name == "naive_dnn" and NaiveDNNArgmax.name == "naive_dnn_argmax"
+    assert NaiveDNN().name == "naive_dnn" and NaiveDNNArgmax().name == "naive_dnn_argmax"
 
 
 # ------------------------------------------------------------------ 5. the naive net
@@ -470,7 +470,7 @@ def test_init_glorot_limits_output_x4_zero_biases():
     gens = [torch.Generator().manual_seed(s) for s in (7, 8)]
     kept = [100, 300]
     hidden = (160, 160, 160)
-    stack = init_tanh_stack(gens, kept, n_inputs=784, hidden=hidden)
+    stack = init_stack(gens, kept, n_inputs=784, hidden=hidden)
     sizes = [784, *hidden, 2]
     for r in range(2):
         for layer, W in enumerate(stack.W):
