@@ -8,6 +8,12 @@
     code (10 draws per n) and Beam's Keras code (5 draws per n); mean and standard deviation
     across draws per n, plus fit seconds where CLAIMS.md gives them.
 
+``H2O_REDDIT``
+    h2o 3.46.0.12 itself with each of Reddit's one-change variants of Leek's call, on the
+    suite's bundled 0-vs-1 pool/test protocol (10 draws per n, the same draws for every
+    variant): mean test accuracy per n, labelled by argmax and by h2o's max-F1 rule, keyed by
+    the suite's contender names. CLAIMS.md gives no per-cell spreads for these runs.
+
 ``references_for`` turns these into the ``references`` entries of a claim record, which the
 report overlays on the claim's learning-curve figure.
 """
@@ -20,6 +26,8 @@ __all__ = [
     "LEEK_ANCHOR_SOURCE",
     "BEAM_ANCHOR_SOURCE",
     "ANCHORS",
+    "H2O_REDDIT",
+    "H2O_REDDIT_SOURCE",
     "references_for",
 ]
 
@@ -85,6 +93,43 @@ ANCHORS: dict[str, dict] = {
         BEAM_ANCHOR_SOURCE, "Beam's Leekasso (liblinear)"),
 }
 
+H2O_REDDIT_SOURCE = (
+    "h2o 3.46.0.12 with one change to Leek's call, on the suite's bundled 0-vs-1 protocol "
+    "(test set: the 1,000 - n other images), 10 draws per n, the same draws for every variant "
+    "(CLAIMS.md, Reddit's critiques)")
+
+#: h2o's variant -> the suite's contender (labelled by argmax; without "_argmax": h2o's rule)
+_REDDIT_NAMES = {"leek": "naive_dnn", "relu": "naive_dnn_relu",
+                 "dropout": "naive_dnn_dropout_in20", "small": "naive_dnn_h32",
+                 "augment": "naive_dnn_aug", "modern": "naive_dnn_relu_dropout_in20_aug"}
+_H2O_ARGMAX = {
+    "leek": [0.875, 0.920, 0.951, 0.968, 0.973],
+    "relu": [0.733, 0.910, 0.942, 0.966, 0.981],
+    "dropout": [0.914, 0.985, 0.983, 0.980, 0.989],
+    "small": [0.783, 0.869, 0.920, 0.937, 0.946],
+    "augment": [0.972, 0.985, 0.987, 0.985, 0.993],
+    "modern": [0.673, 0.599, 0.838, 0.985, 0.991],
+}
+_H2O_RULE = {
+    "leek": [0.694, 0.923, 0.918, 0.956, 0.963],
+    "relu": [0.714, 0.867, 0.929, 0.961, 0.965],
+    "dropout": [0.665, 0.894, 0.949, 0.961, 0.977],
+    "small": [0.708, 0.870, 0.924, 0.948, 0.964],
+    "augment": [0.979, 0.987, 0.990, 0.987, 0.993],
+    "modern": [0.971, 0.985, 0.989, 0.991, 0.993],
+}
+
+#: contender name -> {"draws", "n", "mean", "sd": None, "source", "label"} (the ANCHORS format;
+#: no spreads were published for these runs)
+H2O_REDDIT: dict[str, dict] = {
+    **{_REDDIT_NAMES[v] + "_argmax": {
+        "draws": 10, "n": list(_ANCHOR_N), "mean": m, "sd": None, "source": H2O_REDDIT_SOURCE,
+        "label": f"h2o, {v}, argmax"} for v, m in _H2O_ARGMAX.items()},
+    **{_REDDIT_NAMES[v]: {
+        "draws": 10, "n": list(_ANCHOR_N), "mean": m, "sd": None, "source": H2O_REDDIT_SOURCE,
+        "label": f"h2o, {v}, h2o's rule"} for v, m in _H2O_RULE.items()},
+}
+
 # contender name in the suite -> (key in LEEK_2017, label in figures)
 _LEEK_REFERENCE = {
     "leekasso": ("leekasso", "Leek 2017: Leekasso"),
@@ -98,18 +143,21 @@ def _normalise_task(task) -> str:
 
 
 def references_for(claim_id: str, task, contenders: list[str]) -> list[dict]:
-    """Published points to overlay on a claim's figure.
-
-    Leek's published means exist only for 0 vs 1 and only for his two methods, so for task
-    ``"0v1"`` this returns one entry per contender among ``"leekasso"`` and ``"naive_dnn"``
-    (in the order of ``contenders``); for any other task, ``[]``. ``claim_id`` is accepted
-    so that later sources can be keyed by claim.
+    """Published points to overlay on a claim's figure, for task ``"0v1"`` only (no other
+    task has any): for a Reddit claim (``reddit/...``), h2o's own means for its contenders
+    (:data:`H2O_REDDIT`); for any other claim, Leek's published means for ``"leekasso"`` and
+    ``"naive_dnn"``. One entry per contender that has points, in the order of ``contenders``.
     """
-    del claim_id  # Leek's numbers apply to any claim on 0v1 with his contenders
     if _normalise_task(task) != "0v1":
         return []
     refs = []
     for name in dict.fromkeys(contenders):  # unique, order kept
+        if str(claim_id).startswith("reddit/"):
+            if name in H2O_REDDIT:
+                h = H2O_REDDIT[name]
+                refs.append({"label": h["label"], "source": h["source"], "n": list(h["n"]),
+                             "acc": list(h["mean"]), "contender": name})
+            continue
         if name not in _LEEK_REFERENCE:
             continue
         key, label = _LEEK_REFERENCE[name]

@@ -35,11 +35,14 @@ its best member.
 
 :data:`POWER_PLANS` holds, for every registered claim, its parts with the expected effect and
 the spreads and where each number comes from, in this order of preference: Leek's published
-numbers (:data:`evidence.published.LEEK_2017`); the anchor tables
+numbers (:data:`evidence.published.LEEK_2017`); h2o's own runs of Reddit's variants
+(:data:`evidence.published.H2O_REDDIT`: means only, no spreads); the anchor tables
 (:data:`evidence.published.ANCHORS`: spreads sd_s = sqrt(sd_A² + sd_B²), conservative, since the
 paired difference of contenders trained on the same draw has a smaller spread when they are
 positively correlated); a pilot run on root seed 1 (:data:`PILOT_SEED1`, per-size mean and sd of
-the paired difference itself). :func:`claim_power` computes a claim's power on a scale's grid;
+the paired difference itself). A part whose source's effect goes against the claim (h2o's
+numbers for three of Reddit's critiques) is planned for the verdict that effect points to:
+its power is that of REFUTED, Φ((½ point − δ)/SE − z) for "A beats B". :func:`claim_power` computes a claim's power on a scale's grid;
 ``tests/test_scales.py`` checks every claim against its scale's target.
 """
 from __future__ import annotations
@@ -49,7 +52,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import stats
 
-from evidence.published import ANCHORS, LEEK_2017
+from evidence.published import ANCHORS, H2O_REDDIT, LEEK_2017
 
 __all__ = [
     "Scale", "SMALL", "FULL", "SCALES", "power", "anchor_sd_of_difference",
@@ -60,6 +63,8 @@ __all__ = [
 
 #: the one-sided level of every rule (their 95% bounds)
 ALPHA = 0.05
+#: "A beats B" is REFUTED when any advantage is below half a point (CLAIMS.md)
+REFUTE_BEATS = 0.005
 
 
 @dataclass(frozen=True)
@@ -178,6 +183,13 @@ PILOT_WORDS_SOURCE = (
 )
 
 
+PILOT_REDDIT_SOURCE = (
+    "pilot on root seed 1 (split seed 2017, bundled data, CPU, 2026-12-01): `.venv/bin/python -m "
+    "pytest claims/test_reddit.py -m small -k 0v1 --seed 1 --results-cache /tmp/pilot-rc "
+    "--report-dir /tmp/pilot-report`; paired differences from its runs.csv "
+    "(evidence.scales.paired_spreads), rounded to 3 decimals"
+)
+
 #: (task, A, B) -> the pilot's paired difference A − B per size: mean, sd and draws per size.
 #: Only the comparisons a power plan takes from the pilot (no published or anchor numbers for
 #: them). Spreads from 6 or 10 draws are rough (an sd from 6 draws is within about ±50% of the
@@ -193,6 +205,11 @@ PILOT_SEED1: dict[tuple[str, str, str], dict] = {
     ('4v9', 'beam_cnn', 'centre_edge_rule'): _pilot(6, [80], mean=[0.303], sd=[0.01]),
     ('4v9', 'beam_cnn', 'beam_mlp'): _pilot(6, [10, 20, 80], mean=[0.072, 0.094, 0.047], sd=[0.084, 0.024, 0.023]),
     ('4v9', 'finetuned_cnn', 'beam_cnn'): _pilot(6, [10, 20, 80], mean=[0.064, 0.021, -0.004], sd=[0.057, 0.038, 0.009]),
+    ('0v1', 'naive_dnn_aug_argmax', 'naive_dnn_argmax'): _pilot(10, [10, 20, 40, 60, 80], mean=[0.109, 0.047, 0.035, 0.018, 0.014], sd=[0.068, 0.04, 0.021, 0.016, 0.011], source=PILOT_REDDIT_SOURCE),
+    ('0v1', 'naive_dnn_dropout_in20_argmax', 'naive_dnn_argmax'): _pilot(10, [10, 20, 40, 60, 80], mean=[0.082, 0.047, 0.031, 0.014, 0.014], sd=[0.063, 0.04, 0.022, 0.013, 0.006], source=PILOT_REDDIT_SOURCE),
+    ('0v1', 'naive_dnn_relu_argmax', 'naive_dnn_argmax'): _pilot(10, [10, 20, 40, 60, 80], mean=[-0.03, -0.003, 0.011, 0.002, -0.002], sd=[0.087, 0.053, 0.031, 0.008, 0.015], source=PILOT_REDDIT_SOURCE),
+    ('0v1', 'naive_dnn_h32_argmax', 'naive_dnn_argmax'): _pilot(10, [10, 20, 40, 60, 80], mean=[-0.12, -0.046, -0.012, -0.039, -0.031], sd=[0.095, 0.053, 0.039, 0.023, 0.018], source=PILOT_REDDIT_SOURCE),
+    ('0v1', 'naive_dnn_relu_dropout_in20_aug_argmax', 'naive_dnn_argmax'): _pilot(10, [10, 20, 40, 60, 80], mean=[-0.213, -0.099, -0.029, 0.011, 0.012], sd=[0.224, 0.198, 0.164, 0.015, 0.01], source=PILOT_REDDIT_SOURCE),
     ('words:noun-v-verb', 'tuned_mlp', 'histogram_svm'): _pilot(5, [100, 250, 500, 931], mean=[-0.022, -0.009, 0.005, -0.006], sd=[0.029, 0.012, 0.007, 0.007], source=PILOT_WORDS_SOURCE),
     ('words:noun-v-verb', 'histogram_svm', 'rbf_svm'): _pilot(5, [100, 250, 500, 931], mean=[0.005, -0.002, -0.009, -0.002], sd=[0.017, 0.003, 0.007, 0.002], source=PILOT_WORDS_SOURCE),
     ('words:noun-v-verb', 'tuned_mlp', 'rbf_svm'): _pilot(5, [100, 250, 500, 931], mean=[-0.017, -0.012, -0.003, -0.008], sd=[0.039, 0.014, 0.011, 0.009], source=PILOT_WORDS_SOURCE),
@@ -218,7 +235,7 @@ def paired_spreads(runs, task: str, a: str, b: str) -> dict:
 
 # ----------------------------------------------------------------------- the power plans
 #: where a part's expected effect comes from
-_EFFECTS = ("leek_2017", "autokad_2017", "anchor", "pilot", "equality")
+_EFFECTS = ("leek_2017", "autokad_2017", "anchor", "h2o_reddit", "pilot", "equality")
 #: autokad's reported gap of the histogram SVM and of the tuned net over the RBF SVM: 89.7%
 #: against 87-88% (the middle, 87.5%), on his unpublished task
 AUTOKAD_2017_GAP = 0.897 - 0.875
@@ -232,16 +249,23 @@ class PowerPart:
     rule: str            # "beats" (by more than margin), "no_worse", "matches", "trend"
     better: str
     baseline: str
-    effect: str          # "leek_2017" | "autokad_2017" | "anchor" | "pilot" | "equality" (δ = 0)
+    effect: str          # "leek_2017" | "autokad_2017" | "anchor" | "h2o_reddit" | "pilot" |
+                         # "equality" (δ = 0)
     spread: str          # "anchor" | "pilot"
     task: str = "0v1"
     margin: float = 0.0
     alpha: float = ALPHA
     #: the part compares at its grid's largest n only
     largest_n: bool = False
+    #: the verdict the expected effect points to: SUPPORTED, or REFUTED where the source's
+    #: effect goes against the claim ("beats" only: δ below half a point, or below the margin)
+    outcome: str = "SUPPORTED"
 
     def __post_init__(self):
-        if self.rule not in _RULES or self.effect not in _EFFECTS or self.spread not in ("anchor", "pilot"):
+        if (self.rule not in _RULES or self.effect not in _EFFECTS
+                or self.spread not in ("anchor", "pilot")
+                or self.outcome not in ("SUPPORTED", "REFUTED")
+                or (self.outcome == "REFUTED" and self.rule != "beats")):
             raise ValueError(f"bad power part {self}")
 
     def sizes(self, scale: Scale) -> tuple[int, ...]:
@@ -261,11 +285,12 @@ class PowerPart:
             a, b = LEEK_2017[key[self.better]], LEEK_2017[key[self.baseline]]
             ns = sorted(a)
             return np.interp(x, np.log(ns), [a[n] - b[n] for n in ns])
-        if self.effect == "anchor":
+        if self.effect in ("anchor", "h2o_reddit"):
             self._anchor_task()
+            table = ANCHORS if self.effect == "anchor" else H2O_REDDIT
 
             def mean(name):
-                return np.interp(x, np.log(ANCHORS[name]["n"]), ANCHORS[name]["mean"])
+                return np.interp(x, np.log(table[name]["n"]), table[name]["mean"])
             return mean(self.better) - mean(self.baseline)
         pilot = self._pilot()
         return np.interp(x, np.log(pilot["n"]), pilot["mean"])
@@ -281,6 +306,7 @@ class PowerPart:
     def source(self) -> str:
         effect = {"leek_2017": "Leek's published gap", "anchor": "anchor gap",
                   "autokad_2017": "autokad's reported gap (2.2 points)",
+                  "h2o_reddit": "h2o's own gap (CLAIMS.md, Reddit's critiques)",
                   "pilot": "pilot mean difference", "equality": "δ = 0 (the claim's hope)"}[self.effect]
         return f"effect: {effect}; spreads: {self.spread}"
 
@@ -304,7 +330,10 @@ class PowerPart:
             p = stats.norm.cdf(-effect / se - z)  # the claimed direction: the gap shrinks
         else:
             effect, se = float(np.mean(gaps)), _se(sd, k)
-            if self.rule == "beats":
+            if self.rule == "beats" and self.outcome == "REFUTED":
+                # REFUTED: δ below the margin, or below half a point for plain "beats"
+                p = stats.norm.cdf(((self.margin or REFUTE_BEATS) - effect) / se - z)
+            elif self.rule == "beats":
                 p = stats.norm.cdf((effect - self.margin) / se - z)
             elif self.rule == "no_worse":
                 p = stats.norm.cdf((effect + self.margin) / se - z)
@@ -326,6 +355,7 @@ class PartPower:
         p = self.part
         unit = " per unit of log n" if p.rule == "trend" else ""
         margin = f", margin {p.margin * 100:g} points" if p.margin else ""
+        margin += ", power to REFUTE" if p.outcome == "REFUTED" else ""
         return (f"{p.rule} {p.better} − {p.baseline} on {p.task} (n = {list(self.sizes)}, "
                 f"{self.draws} draws, α {p.alpha:.4g}{margin}): expected {self.effect * 100:+.2f} "
                 f"points{unit}, SE {self.se * 100:.2f}, power {self.power:.3f} [{p.source()}]")
@@ -443,4 +473,15 @@ POWER_PLANS: dict[str, PowerPlan] = {
         PowerPart("beats", "tuned_mlp", "rbf_svm", "autokad_2017", "pilot",
                   task="words:noun-v-verb")),
         note="autokad's reported 2.2-point gap over the RBF SVM, spreads from the seed-1 pilot"),
+    **{cid: PowerPlan((
+        PowerPart("beats", changed, "naive_dnn_argmax", "h2o_reddit", "pilot", outcome=outcome),),
+        note="h2o's own gap on the same protocol (CLAIMS.md) and the seed-1 pilot's spreads; "
+             + ("h2o's gap is positive: the power to support" if outcome == "SUPPORTED" else
+                "h2o's gap goes against the claim: the power to refute it"))
+       for cid, changed, outcome in (
+           ("reddit/augmentation-helps", "naive_dnn_aug_argmax", "SUPPORTED"),
+           ("reddit/dropout-helps", "naive_dnn_dropout_in20_argmax", "SUPPORTED"),
+           ("reddit/relu-beats-tanh", "naive_dnn_relu_argmax", "REFUTED"),
+           ("reddit/net-too-big", "naive_dnn_h32_argmax", "REFUTED"),
+           ("reddit/modern-recipe-helps", "naive_dnn_relu_dropout_in20_aug_argmax", "REFUTED"))},
 }

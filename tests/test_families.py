@@ -138,10 +138,13 @@ def test_registry_family_does_not_depend_on_what_ran():
     assert "kaplan/finetuning-beats-scratch@cross-domain" in small  # runs only with an option
     full = registry.probe_family("full")
     assert set(small) < set(full)
-    # 7 Leek and Beam claims on 4 vs 9, Kaplan's 0 vs 1 and two variants, autokad's probe task
-    # and variant; the full scale adds the 7 Leek and Beam claims on 7 vs 9
-    assert (len(small), len(full)) == (12, 19)
+    # every registered probe pair and variant, whatever the number of claims; the full scale
+    # adds the full-only pairs (7 vs 9)
+    specs = registry.CLAIMS.values()
+    assert len(small) == sum(len(c.probes) + len(c.variants) for c in specs)
+    assert len(full) == len(small) + sum(len(c.full_probes) for c in specs)
     assert {p for p in full if p.endswith("@7v9")} == set(full) - set(small)
+    assert {"reddit/modern-recipe-helps@4v9", "reddit/modern-recipe-helps@h2o-label"} <= set(small)
 
 
 # ------------------------------------------------------------------------------ draws to decide

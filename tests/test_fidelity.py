@@ -8,6 +8,10 @@ Both runs use different draws and test sets (the anchors tested on all undrawn p
 this is a check of the method, not of individual draws. A failure means an unfaithful detail
 to find, never a setting to tune.
 
+Reddit's variants of Leek's net are compared with h2o's own runs of them (``H2O_REDDIT``, both
+label rules). Those runs published means only: the anchor's spread is taken equal to ours
+(the same method on the same protocol), so the allowed half-width is 1.96·sd_ours·sqrt(2/10).
+
 The check is per (contender, n) cell: for each contender the set of cells that disagree must be
 exactly the set recorded in :data:`KNOWN_DISCREPANCIES` (measured at seed 2017, split seed 2017
 on the bundled data). A new disagreeing cell fails; so does a recorded cell that now agrees (the
@@ -25,7 +29,7 @@ import pandas as pd
 import pytest
 
 from evidence.data import digit_pair
-from evidence.published import ANCHORS
+from evidence.published import ANCHORS, H2O_REDDIT
 from evidence.scales import SMALL
 from models.beam import BeamCNN, BeamLeekNet, BeamMLP
 from models.leekasso import BeamLeekasso, Leekasso
@@ -113,16 +117,63 @@ KNOWN_DISCREPANCIES: dict[tuple[str, int], Known] = {
 }
 
 
+#: Reddit's five changes to Leek's call, as claims/test_reddit.py makes them
+REDDIT_CHANGES = (dict(augment=2), dict(activation="TanhWithDropout", input_dropout_ratio=0.2),
+                  dict(activation="Rectifier"), dict(hidden=(32,)),
+                  dict(activation="RectifierWithDropout", input_dropout_ratio=0.2, augment=2))
+
+_REDDIT_MEASURED = f"{_MEASURED}, 2026-12-01; h2o's spread taken equal to ours"
+
+#: Measured disagreements of Reddit's variants with h2o's own runs, reported rather than tuned
+#: away: 9 of 60 cells (6 contenders × 2 label rules × 5 sizes) at the recorded seeds. Three
+#: things widen the true band beyond the one checked. h2o published no spreads for these runs,
+#: so h2o's is taken equal to ours, while h2o's own runs are noisier (Hogwild threads: a refit
+#: of Leek's call on one draw varies with SD 0.06 by argmax at n = 10, CLAIMS.md). Each is a
+#: single run of 10 draws, so Leek's unchanged call (naive_dnn at n = 20) itself disagrees
+#: with this run of h2o while agreeing with h2o's earlier run (the Leek anchor: 0.898).
+#: * naive_dnn_relu_argmax at n = 20, 40, 60: ours +3.7, +2.7, +1.1 points above h2o's; by
+#:   h2o's rule the same nets agree at every n. The rectifier's biases (0.5, then 1), its
+#:   derivative and h2o's fast_mode shortcuts are unit-tested (tests/test_reddit_settings.py).
+#: * naive_dnn_relu_dropout_in20_aug (h2o's rule) at n = 10, 20, 40: +1.2, +0.4, +0.2 points
+#:   against bands of ±0.9, ±0.3, ±0.1: our spreads are tiny there.
+#: * naive_dnn_relu_dropout_in20_aug_argmax at n = 20: 0.822 against h2o's 0.599 (sd 0.170
+#:   over our draws): h2o's argmax collapse (nets stopped after 2 epochs with all
+#:   probabilities on one side of 0.5) is rarer in ours; both runs show it at n = 10 to 40.
+#: * naive_dnn_dropout_in20 (h2o's rule) at n = 20: 0.824 against 0.894.
+KNOWN_REDDIT_DISCREPANCIES: dict[tuple[str, int], Known] = {
+    ("naive_dnn", 20): Known(0.889, 0.0347, 10, 0.923, 0.0347, 10, 0.030, _REDDIT_MEASURED),
+    ("naive_dnn_dropout_in20", 20): Known(0.824, 0.0766, 10, 0.894, 0.0766, 10, 0.067,
+                                          _REDDIT_MEASURED),
+    ("naive_dnn_relu_argmax", 20): Known(0.947, 0.0335, 10, 0.910, 0.0335, 10, 0.029,
+                                         _REDDIT_MEASURED),
+    ("naive_dnn_relu_argmax", 40): Known(0.969, 0.0161, 10, 0.942, 0.0161, 10, 0.014,
+                                         _REDDIT_MEASURED),
+    ("naive_dnn_relu_argmax", 60): Known(0.977, 0.0085, 10, 0.966, 0.0085, 10, 0.007,
+                                         _REDDIT_MEASURED),
+    ("naive_dnn_relu_dropout_in20_aug", 10): Known(0.983, 0.0098, 10, 0.971, 0.0098, 10, 0.009,
+                                                   _REDDIT_MEASURED),
+    ("naive_dnn_relu_dropout_in20_aug", 20): Known(0.989, 0.0033, 10, 0.985, 0.0033, 10, 0.003,
+                                                   _REDDIT_MEASURED),
+    ("naive_dnn_relu_dropout_in20_aug", 40): Known(0.991, 0.0011, 10, 0.989, 0.0011, 10, 0.001,
+                                                   _REDDIT_MEASURED),
+    ("naive_dnn_relu_dropout_in20_aug_argmax", 20): Known(0.822, 0.1701, 10, 0.599, 0.1701, 10,
+                                                          0.149, _REDDIT_MEASURED),
+}
+
+
 def compare_cells(runs: pd.DataFrame, name: str, anchors: Mapping[str, dict] = ANCHORS) -> list[Cell]:
     """Every (name, n) cell that both the runs and the anchor table have, compared."""
     if name not in anchors:
         return []
     anchor = anchors[name]
     cells = []
-    for n, a_mean, a_sd in zip(anchor["n"], anchor["mean"], anchor["sd"]):
+    spreads = anchor["sd"] or [None] * len(anchor["n"])
+    for n, a_mean, a_sd in zip(anchor["n"], anchor["mean"], spreads):
         acc = runs.loc[(runs.contender == name) & (runs.n == n), "test_acc"].to_numpy(dtype=float)
         if len(acc) < 2:  # not on this contender's grid (a spread needs two draws)
             continue
+        if a_sd is None:  # no published spread (h2o's Reddit runs): the same as ours assumed
+            a_sd = float(acc.std(ddof=1))
         half = 1.96 * np.sqrt(acc.var(ddof=1) / len(acc) + a_sd ** 2 / anchor["draws"])
         cells.append(Cell(float(acc.mean()), float(acc.std(ddof=1)), len(acc), float(a_mean),
                           float(a_sd), int(anchor["draws"]), float(half), contender=name, n=int(n)))
@@ -151,10 +202,10 @@ def fidelity_problems(runs: pd.DataFrame, name: str, known: Mapping[tuple[str, i
     return problems
 
 
-def _assert_faithful(runs, name, engine):
+def _assert_faithful(runs, name, engine, anchors=ANCHORS, known=None):
     seeds = (engine.root_seed, engine.split_seed)
-    known = KNOWN_DISCREPANCIES if seeds == RECORDED_SEEDS else {}
-    problems = fidelity_problems(runs, name, known)
+    known = (KNOWN_DISCREPANCIES if known is None else known) if seeds == RECORDED_SEEDS else {}
+    problems = fidelity_problems(runs, name, known, anchors)
     where = ("the recorded discrepancies" if known else
              f"no disagreement (seed {seeds[0]}, split seed {seeds[1]}: the record applies to "
              f"{RECORDED_SEEDS[0]}/{RECORDED_SEEDS[1]} only)")
@@ -183,6 +234,22 @@ def test_naive_dnn_stops_like_h2o(leek_runs):
     """h2o's scoring history reported 2.0 epochs in every fit on this data (CLAIMS.md)."""
     epochs = leek_runs.loc[leek_runs.contender == "naive_dnn", "info_epochs"]
     assert (epochs == 2).mean() >= 0.9, epochs.value_counts().to_dict()
+
+
+@pytest.fixture(scope="module")
+def reddit_runs(claims_engine):
+    """Leek's net and Reddit's five variants of it, both label rules, at the small scale."""
+    _bundled_only(claims_engine)
+    changes = [{}, *REDDIT_CHANGES]
+    nets = [cls(**c) for c in changes for cls in (NaiveDNN, NaiveDNNArgmax)]
+    return claims_engine.curve(task=digit_pair(0, 1), contenders=nets, sizes=SMALL.sizes,
+                               draws=SMALL.draws)
+
+
+@pytest.mark.parametrize("name", sorted(H2O_REDDIT))
+def test_reddit_variants_match_h2o(reddit_runs, name, claims_engine):
+    _assert_faithful(reddit_runs, name, claims_engine, anchors=H2O_REDDIT,
+                     known=KNOWN_REDDIT_DISCREPANCIES)
 
 
 @pytest.fixture(scope="module")
@@ -267,3 +334,17 @@ def test_the_record_names_anchored_cells():
         i = anchor["n"].index(n)
         assert (k.anchor, k.anchor_sd, k.anchor_draws) == (anchor["mean"][i], anchor["sd"][i],
                                                           anchor["draws"]), (name, n)
+    for (name, n), k in KNOWN_REDDIT_DISCREPANCIES.items():
+        h2o = H2O_REDDIT[name]
+        i = h2o["n"].index(n)
+        assert (k.anchor, k.anchor_sd, k.anchor_draws) == (h2o["mean"][i], k.ours_sd,
+                                                          h2o["draws"]), (name, n)
+
+
+def test_an_anchor_without_spreads_takes_ours():
+    """h2o's Reddit runs published means only: the half-width is 1.96·sd·sqrt(2/k)."""
+    anchors = {"alpha": {**_SYNTHETIC_ANCHORS["alpha"], "sd": None, "draws": 10}}
+    cells = compare_cells(_synthetic_runs(), "alpha", anchors)
+    sd = _synthetic_runs().query("n == 10").test_acc.std(ddof=1)
+    assert [c.anchor_sd for c in cells] == pytest.approx([sd] * 3)
+    assert cells[0].half == pytest.approx(1.96 * sd * np.sqrt(2 / 10))

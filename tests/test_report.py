@@ -385,6 +385,13 @@ def test_references_for():
     assert [r["label"] for r in only] == ["Leek 2017: Leekasso"]
     assert references_for("leek/leekasso-beats-naive-dnn", "4v9", ["leekasso", "naive_dnn"]) == []
     assert references_for("x/y", "0v1", ["beam_mlp"]) == []
+    # a Reddit claim overlays h2o's own runs of its variants (no published spreads)
+    reddit = references_for("reddit/relu-beats-tanh", "0v1",
+                            ["naive_dnn_relu_argmax", "naive_dnn_argmax", "leekasso"])
+    assert [r["contender"] for r in reddit] == ["naive_dnn_relu_argmax", "naive_dnn_argmax"]
+    assert reddit[0]["acc"] == [0.733, 0.910, 0.942, 0.966, 0.981]
+    assert reddit[1]["acc"][0] == 0.875 and "h2o 3.46" in reddit[1]["source"]
+    assert references_for("reddit/relu-beats-tanh", "4v9", ["naive_dnn_relu_argmax"]) == []
 
 
 def test_pretraining_cost_is_a_field_and_a_section_of_its_own(tmp_path):

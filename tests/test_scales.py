@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from claims.registry import CLAIMS
-from evidence.published import ANCHORS
+from evidence.published import ANCHORS, H2O_REDDIT
 from evidence.scales import (
     FULL, PILOT_SEED1, POWER_PLANS, SCALES, SMALL, PowerPart, PowerPlan, anchor_sd_of_difference,
     claim_power, draws_for_power, equivalence_power, paired_spreads, power, trend_se,
@@ -84,6 +84,8 @@ def test_power_plans_match_the_registry():
                 assert (part.task, part.better, part.baseline) in PILOT_SEED1, (cid, part)
             if "anchor" in (part.effect, part.spread):
                 assert part.better in ANCHORS and part.baseline in ANCHORS, (cid, part)
+            if part.effect == "h2o_reddit":
+                assert part.better in H2O_REDDIT and part.baseline in H2O_REDDIT, (cid, part)
 
 
 def test_power_target_per_scale():
@@ -92,6 +94,23 @@ def test_power_target_per_scale():
     assert SMALL.override(draws=3).name == "custom" and SMALL.override(draws=3).power_target == 0.8
     assert FULL.override(sizes=(10, 20)).power_target == 0.95
     assert FULL.grid("cnn").power_target == 0.95 and SMALL.grid("cnn").power_target == 0.8
+
+
+def test_a_refuting_part_is_planned_for_refuted():
+    """h2o's gap for ReLU is against the claim: the plan's power is that of REFUTED (δ below
+    half a point), which grows as the effect moves further below it."""
+    part = POWER_PLANS["reddit/relu-beats-tanh"].all_of[0]
+    assert part.outcome == "REFUTED"
+    got = part.evaluate(SMALL)
+    h2o = np.subtract([0.733, 0.910, 0.942, 0.966, 0.981], [0.875, 0.920, 0.951, 0.968, 0.973])
+    assert got.effect == pytest.approx(h2o.mean())
+    z = 1.6448536269514722
+    assert got.power == pytest.approx(float(__import__("scipy").stats.norm.cdf(
+        (0.005 - got.effect) / got.se - z)))
+    supported = replace(part, outcome="SUPPORTED").evaluate(SMALL)
+    assert supported.power < 0.01 < got.power
+    with pytest.raises(ValueError, match="bad power part"):
+        replace(part, rule="trend", outcome="REFUTED")
 
 
 def test_the_published_effect_is_leeks_gap():
