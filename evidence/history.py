@@ -255,8 +255,8 @@ _COLOURS = {"SUPPORTED": "#2e7d32", "REFUTED": "#c62828", "INCONCLUSIVE": "#9e9e
             "ERROR": "#000000"}
 
 
-def _svg_series(points: list[tuple[float, float | None, float | None]], width=360, height=90,
-                unit="points", scale=100.0) -> str:
+def _svg_series(points: list[tuple[float, float | None, float | None]], width=300, height=44,
+                fmt="{:+.1f}", scale=100.0) -> str:
     """A line of values (with an optional interval band) over the nights, as inline SVG."""
     vals = [v for p in points for v in p if v is not None]
     if not vals:
@@ -267,11 +267,11 @@ def _svg_series(points: list[tuple[float, float | None, float | None]], width=36
     k = max(len(points) - 1, 1)
 
     def xy(i, v):
-        return 30 + (width - 40) * i / k, 10 + (height - 20) * (1 - (v * scale - lo) / (hi - lo))
+        return 34 + (width - 44) * i / k, 5 + (height - 10) * (1 - (v * scale - lo) / (hi - lo))
 
     parts = [f"<svg width='{width}' height='{height}' role='img' aria-label='series'>",
-             f"<text x='2' y='12' font-size='9'>{hi:.3g}</text>",
-             f"<text x='2' y='{height - 4}' font-size='9'>{lo:.3g} {html.escape(unit)}</text>"]
+             f"<text x='2' y='9' font-size='8'>{fmt.format(hi)}</text>",
+             f"<text x='2' y='{height - 2}' font-size='8'>{fmt.format(lo)}</text>"]
     for i, (v, a, b) in enumerate(points):
         if a is not None and b is not None:
             (x, ya), (_, yb) = xy(i, a), xy(i, b)
@@ -307,7 +307,7 @@ def page(history: Path, out: Path) -> Path:
     for name in sorted({b["name"] for b in bench}):
         mine = {b["night"]: b["median"] for b in bench if b["name"] == name}
         series = [(mine.get(n), None, None) for n in nights]
-        bench_rows.append(f"<tr><th>{esc(name)}</th><td>{_svg_series(series, unit='s', scale=1.0)}"
+        bench_rows.append(f"<tr><th>{esc(name)}</th><td>{_svg_series(series, fmt='{:.3g}', scale=1.0)}"
                           "</td></tr>")
     legend = " ".join(f"<span class='v' style='background:{c}'></span> {v}"
                       for v, c in _COLOURS.items())
@@ -317,12 +317,15 @@ def page(history: Path, out: Path) -> Path:
 <title>Claim history</title><style>
 body{{font-family:system-ui,sans-serif;margin:1.5em;color:#222}}
 table{{border-collapse:collapse}} th,td{{padding:2px 6px;text-align:left;font-size:13px}}
-td.v,span.v{{display:inline-block;width:14px;height:14px;padding:0;border:1px solid #fff}}
+td.v{{width:14px;min-width:14px;height:14px;padding:0;border:1px solid #fff}}
+span.v{{display:inline-block;width:12px;height:12px;vertical-align:middle}}
+td svg{{display:block}}
 th.n{{font-weight:normal;font-size:10px;color:#666}}
 </style></head><body>
 <h1>Claim history</h1>
 <p>{len(nights)} night(s), {len({x['id'] for x in lines})} claim(s). Each cell is one night's
-verdict ({legend}); the line is the effect in points with its 90% interval (bars).</p>
+verdict ({legend}; hover for the night, seed and scale); the line is the effect in points with
+its 90% interval (bars), the axis marks its range. Benchmarks: median seconds.</p>
 <table><tr><th>claim</th>{heads}<th>effect over the nights</th></tr>{''.join(rows)}</table>
 <h2>Benchmarks (median seconds per night)</h2>
 {'<table>' + ''.join(bench_rows) + '</table>' if bench_rows else '<p>No benchmark recorded.</p>'}

@@ -101,3 +101,9 @@ def test_actionlint_reports_nothing():
                     "this check)")
     out = subprocess.run([actionlint, str(NIGHTLY)], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_scripts_parse():
+    for script in (ROOT / "scripts").iterdir():
+        out = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+        assert out.returncode == 0, f"{script.name}: {out.stderr}"
