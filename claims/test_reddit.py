@@ -10,14 +10,18 @@ claims/registry.py; h2o's own means on the same protocol are overlaid on each fi
 """
 import pytest
 
-from models.leeknet import NaiveDNN, NaiveDNNArgmax
+from models.leeknet import REDDIT_CHANGES, NaiveDNN, NaiveDNNArgmax
 
 
-def _one_change(claim, **change) -> None:
-    """Leek's net with ``change`` against Leek's net: "A beats B", with training accuracy (on
-    the n images of the draw) beside the test accuracy."""
+def _one_change(claim, variant: str) -> None:
+    """Leek's net with Reddit's change ``variant`` against Leek's net: "A beats B", with
+    training accuracy (on the n images of the draw) beside the test accuracy."""
     net = NaiveDNN if claim.variant == "h2o-label" else NaiveDNNArgmax
-    changed, leek = net(**change), net()
+    changed, leek = net(**REDDIT_CHANGES[variant]), net()
+    if claim.variant is None:  # the registry names the contenders this test compares
+        assert [changed.name, leek.name] == list(claim.spec.contenders), (
+            f"{claim.spec.id}: claims/registry.py lists {list(claim.spec.contenders)}, the test "
+            f"compares {[changed.name, leek.name]}")
     runs = claim.curve([changed, leek])
     claim.show_train_vs_test([changed.name, leek.name])
     claim.check(claim.paired(runs, better=changed.name, baseline=leek.name).beats())
@@ -25,24 +29,24 @@ def _one_change(claim, **change) -> None:
 
 @pytest.mark.claim("reddit/augmentation-helps")
 def test_augmentation_helps(claim):
-    _one_change(claim, augment=2)
+    _one_change(claim, "augment")
 
 
 @pytest.mark.claim("reddit/dropout-helps")
 def test_dropout_helps(claim):
-    _one_change(claim, activation="TanhWithDropout", input_dropout_ratio=0.2)
+    _one_change(claim, "dropout")
 
 
 @pytest.mark.claim("reddit/relu-beats-tanh")
 def test_relu_beats_tanh(claim):
-    _one_change(claim, activation="Rectifier")
+    _one_change(claim, "relu")
 
 
 @pytest.mark.claim("reddit/net-too-big")
 def test_net_too_big(claim):
-    _one_change(claim, hidden=(32,))
+    _one_change(claim, "small")
 
 
 @pytest.mark.claim("reddit/modern-recipe-helps")
 def test_modern_recipe_helps(claim):
-    _one_change(claim, activation="RectifierWithDropout", input_dropout_ratio=0.2, augment=2)
+    _one_change(claim, "modern")

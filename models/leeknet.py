@@ -69,7 +69,17 @@ from evidence.engine import (Dropout, forward_proba, init_stack, resolve_device,
 from models.base import CHECKS_ON_FEW_COLUMNS, BatchedContender
 
 __all__ = ["NaiveDNN", "NaiveDNNArgmax", "h2o_max_f1_threshold", "h2o_training_error",
-           "shifted_copies", "ACTIVATIONS"]
+           "shifted_copies", "ACTIVATIONS", "REDDIT_CHANGES"]
+
+#: Reddit's five critiques of Leek's call, each one change (CLAIMS.md, "Reddit's critiques"),
+#: keyed by h2o's variant names there: ``NaiveDNN(**REDDIT_CHANGES["relu"])``
+REDDIT_CHANGES: dict[str, dict] = {
+    "augment": dict(augment=2),
+    "dropout": dict(activation="TanhWithDropout", input_dropout_ratio=0.2),
+    "relu": dict(activation="Rectifier"),
+    "small": dict(hidden=(32,)),
+    "modern": dict(activation="RectifierWithDropout", input_dropout_ratio=0.2, augment=2),
+}
 
 #: h2o's activation names this engine reproduces -> (engine activation, with dropout)
 ACTIVATIONS = {"Tanh": ("tanh", False), "TanhWithDropout": ("tanh", True),

@@ -14,18 +14,12 @@ import pytest
 import torch
 
 from evidence.data import digit_pair, load_source, task_data
-from evidence.engine import Dropout, forward_proba, h2o_adadelta_step, init_stack
-from models.leeknet import NaiveDNN, NaiveDNNArgmax, shifted_copies
+from evidence.engine import (Dropout, forward_proba, h2o_adadelta_step, init_stack,
+                             train_online_stack)
+from models.leeknet import (REDDIT_CHANGES as SETTINGS, NaiveDNN, NaiveDNNArgmax,
+                            h2o_max_f1_threshold, h2o_training_error, shifted_copies,
+                            standardise)
 from tests.helpers import draw_sets
-
-#: Reddit's five changes to Leek's call (claims/test_reddit.py)
-SETTINGS = {
-    "relu": dict(activation="Rectifier"),
-    "dropout": dict(activation="TanhWithDropout", input_dropout_ratio=0.2),
-    "h32": dict(hidden=(32,)),
-    "aug": dict(augment=2),
-    "modern": dict(activation="RectifierWithDropout", input_dropout_ratio=0.2, augment=2),
-}
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +180,6 @@ def test_augmented_net_keeps_the_frames_threshold_and_reports_the_draws_accuracy
     (X, y), out = sets[0], outs[0]
     assert out.info["train_rows"] == 50 and len(out.train_scores) == 10
     alone = NaiveDNN(augment=2, compile=False, max_epochs=2, random_state=seeds[0]).fit(X, y)
-    from models.leeknet import h2o_max_f1_threshold, standardise
     frame, fy = shifted_copies(X, y, 2)
     means, inv, _ = standardise([frame])
     np.testing.assert_array_equal(alone.mean_[0], means[0])  # standardised over the 5n rows
@@ -202,7 +195,7 @@ def test_augmented_net_keeps_the_frames_threshold_and_reports_the_draws_accuracy
 def test_names_say_what_changed():
     names = {k: NaiveDNN(**v).name for k, v in SETTINGS.items()}
     assert names == {"relu": "naive_dnn_relu", "dropout": "naive_dnn_dropout_in20",
-                     "h32": "naive_dnn_h32", "aug": "naive_dnn_aug",
+                     "small": "naive_dnn_h32", "augment": "naive_dnn_aug",
                      "modern": "naive_dnn_relu_dropout_in20_aug"}
     assert NaiveDNNArgmax(**SETTINGS["modern"]).name == "naive_dnn_relu_dropout_in20_aug_argmax"
     assert NaiveDNN(activation="TanhWithDropout", hidden=(64, 64),
@@ -211,7 +204,8 @@ def test_names_say_what_changed():
     # every setting has its own fit; the argmax twin shares it
     specs = {str(NaiveDNN(**v).fit_spec()) for v in SETTINGS.values()}
     assert len(specs) == len(SETTINGS)
-    assert NaiveDNNArgmax(**SETTINGS["aug"]).fit_spec() == NaiveDNN(**SETTINGS["aug"]).fit_spec()
+    aug = SETTINGS["augment"]
+    assert NaiveDNNArgmax(**aug).fit_spec() == NaiveDNN(**aug).fit_spec()
 
 
 @pytest.mark.parametrize("kw, match", [
@@ -232,8 +226,6 @@ def test_bad_settings_are_one_line_errors(kw, match):
 def test_fast_mode_changes_no_label_of_leeks_net(td):
     """Leek's tanh net without dropout trains without the fast_mode shortcuts (exact zeros are
     accidents of rounding there): with them, its test labels on a cell are the same."""
-    from evidence.engine import train_online_stack
-    from models.leeknet import h2o_training_error, standardise
 
     sets, seeds = draw_sets(td, 40, 4, "NaiveDNN")
     Xs = [X for X, _ in sets]
