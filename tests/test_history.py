@@ -1,9 +1,9 @@
-"""The nightly history (evidence/history.py) on synthetic reports: append, drift, page."""
+"""The nightly history (evidence/report/history.py) on synthetic reports: append, drift, page."""
 import json
 
 import pytest
 
-from evidence import history as h
+from evidence.report import history as h
 
 
 def _report(tmp_path, night, *, verdicts, effects=None, scale="small", seed=2017, protocol=2,
@@ -155,7 +155,10 @@ def test_page_is_self_contained(tmp_path):
     _nights(tmp_path, hist, [{"x/a": "SUPPORTED"}, {"x/a": "REFUTED"}], medians=[1.0, 1.1])
     path = h.page(hist, hist / "history.html")
     text = path.read_text()
-    assert text.count("<td class='v' style='background:") == 2
+    assert text.count("<td class='v SUPPORTED'") == 1 and text.count("<td class='v REFUTED'") == 1
+    # the report's template and stylesheet: the verdict colours come from the one stylesheet
+    from evidence.report import htmlpage
+    assert htmlpage.STYLESHEET.read_text() in text and ".v.REFUTED" in text
     assert "<svg" in text and "benchmarks/test_x.py::cell" in text
     for remote in ("http://", "https://", "<script", "src="):
         assert remote not in text

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evidence import report as rp
+from evidence.report import markdown as rp_markdown, records as rp_records, writer as rp_writer
 from evidence.published import ANCHORS, LEEK_2017, LEEK_2017_SOURCE, references_for
 
 SIZES = [10, 20, 40]
@@ -239,7 +240,7 @@ def test_claims_md_has_every_claim_and_its_parts(written):
     for link in re.findall(r"\]\((figures/[^)]+\.png)\)", md):
         assert (written / link).is_file()
     assert len(re.findall(r"\]\((figures/[^)]+\.png)\)", md)) == 2
-    assert rp._md_cell("a|b\nc") == "a\\|b c"  # a pipe in a table cell is escaped
+    assert rp_markdown._md_cell("a|b\nc") == "a\\|b c"  # a pipe in a table cell is escaped
 
 
 def test_verdict_table_lists_every_claim_aligned():
@@ -277,14 +278,14 @@ def test_second_write_replaces_the_report(written):
 
 def test_interrupted_write_leaves_the_previous_report(written, monkeypatch):
     before = {p: p.read_bytes() for p in written.rglob("*") if p.is_file()}
-    real_replace = rp.os.replace
+    real_replace = rp_records.os.replace
 
     def failing_replace(src, dst):
         if Path(dst).name == "claims.md":
             raise KeyboardInterrupt("interrupted")
         real_replace(src, dst)
 
-    monkeypatch.setattr(rp.os, "replace", failing_replace)
+    monkeypatch.setattr(rp_records.os, "replace", failing_replace)
     claims = _claims()
     claims[0]["verdict"] = "REFUTED"
     with pytest.raises(KeyboardInterrupt):
@@ -316,7 +317,7 @@ def test_slug_is_filesystem_safe(claim_id):
     name = rp.slug(claim_id)
     assert _SAFE.fullmatch(name), name
     assert 1 <= len(name) <= 100 and not name.endswith(".")
-    assert name not in (".", "..") and name.split(".")[0].upper() not in rp._WINDOWS_RESERVED
+    assert name not in (".", "..") and name.split(".")[0].upper() not in rp_records._WINDOWS_RESERVED
     assert rp.slug(claim_id) == name  # deterministic
     path = Path(_SCRATCH.name) / (name + ".png")
     path.write_bytes(b"")
@@ -652,7 +653,7 @@ def test_rebuilding_a_merged_report_keeps_its_flags(tmp_path):
     rp.write_report(tmp_path, run=_later_run(), claims=[_claim()], runs=None, merge=True,
                     protocol_version=4)
     before = _by_id(tmp_path)
-    assert rp._rebuild(str(tmp_path)) == 0
+    assert rp_writer._rebuild(str(tmp_path)) == 0
     report = json.loads((tmp_path / "claims.json").read_text())
     assert report["protocol_version"] == 4
     assert {k: (c["from_earlier_run"], c["made_by"]) for k, c in before.items()} == \
@@ -697,7 +698,7 @@ def test_check_report_dir_names_the_problem_and_the_fix(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(rp.tempfile, "mkstemp", refuse)  # what a read-only folder does
+    monkeypatch.setattr(rp_records.tempfile, "mkstemp", refuse)  # what a read-only folder does
     assert message(tmp_path) == (f"{tmp_path}: cannot write into it (Permission denied); give a "
                                  "directory you can write to")
     assert message(tmp_path / "new") == (
@@ -712,3 +713,78 @@ def test_check_report_dir_tries_to_write(tmp_path):
     with pytest.raises(rp.ReportDirError, match=r"^/sys/claims-report: it cannot be created: "
                                                 r"cannot write into /sys \("):
         rp.check_report_dir("/sys/claims-report")
+
+
+# --------------------------------------------------------------------------- the answer first
+
+def _voices_claims():
+    return [
+        _claim(cid="autokad/nn-matches-histogram-svm", task="words:noun-v-verb",
+               verdict="INCONCLUSIVE", expected="INCONCLUSIVE", outcome="xfailed"),
+        _claim(cid="leek/leekasso-beats-naive-dnn@4v9", task="4v9", verdict="REFUTED"),
+        _claim(cid="somebody/new-claim", verdict="SUPPORTED"),
+        _claim(cid="leek/gap-narrows-with-n", verdict="REFUTED", expected="REFUTED",
+               outcome="xfailed"),
+        _claim(),  # leek/leekasso-beats-naive-dnn, SUPPORTED
+        _claim(cid="reddit/dropout-helps@4v9", task="4v9", verdict="INCONCLUSIVE"),
+        _claim(cid="leek/label-rule-artefact@4v9", task="4v9", verdict="REFUTED"),
+    ]
+
+
+def test_voices_come_in_the_debates_order_with_their_claims_and_probe_counts():
+    got = rp.voices(_voices_claims())
+    assert [v["name"] for v in got] == ["Leek", "Reddit", "autokad", "somebody"]
+    leek = got[0]
+    assert [(c["id"], c["verdict"]) for c in leek["claims"]] == [
+        ("leek/gap-narrows-with-n", "REFUTED"), ("leek/leekasso-beats-naive-dnn", "SUPPORTED")]
+    assert leek["probes"] == {"REFUTED": 2}
+    assert got[1]["claims"] == [] and got[1]["probes"] == {"INCONCLUSIVE": 1}
+
+
+def test_both_pages_open_with_one_line_per_voice_before_the_run(tmp_path):
+    out = rp.write_report(tmp_path / "r", run=_run(), claims=_voices_claims(), runs=None)
+    page = (out / "index.html").read_text()
+    voices = page[page.index('<ul class="voices">'):page.index("</ul>")]
+    assert page.index('<ul class="voices">') < page.index("<h2>Run</h2>")
+    items = re.findall(r"<li>(.*?)</li>", voices)
+    assert [re.search(r'class="who">([^<]*)<', i).group(1) for i in items] == [
+        "Leek", "Reddit", "autokad", "somebody"]
+    assert ('href="#leek__gap-narrows-with-n_0v1_small"' in items[0]
+            and '<span class="badge REFUTED">REFUTED</span>' in items[0]
+            and "(2 probes: 2 REFUTED)" in items[0])
+    assert "no claim of its own" in items[1] and "(1 probe: 1 INCONCLUSIVE)" in items[1]
+    md = (out / "claims.md").read_text()
+    head = md[:md.index("## Run")]
+    lines = [x for x in head.splitlines() if x.startswith("- **")]
+    assert [x.split("**")[1] for x in lines] == ["Leek", "Reddit", "autokad", "somebody"]
+    assert ("[`leekasso-beats-naive-dnn`](#leek__leekasso-beats-naive-dnn_0v1_small) "
+            "**SUPPORTED**") in lines[0]
+
+
+def test_a_voice_line_names_the_scale_when_the_report_has_several(tmp_path):
+    claims = [_claim(), _claim(scale="full", verdict="REFUTED")]
+    out = rp.write_report(tmp_path / "r", run=_run(), claims=claims, runs=None)
+    md = (out / "claims.md").read_text()
+    assert "`leekasso-beats-naive-dnn (small)`" in md and "`leekasso-beats-naive-dnn (full)`" in md
+
+
+def test_the_html_pages_share_one_template_and_stylesheet(tmp_path):
+    from evidence.report import history, htmlpage
+    out = rp.write_report(tmp_path / "r", run=_run(), claims=_claims(), runs=None)
+    css = htmlpage.STYLESHEET.read_text()
+    assert css in (out / "index.html").read_text()
+    hist = tmp_path / "h"
+    history.append(out, hist)
+    page = history.page(hist, hist / "history.html").read_text()
+    assert css in page
+    first = (out / "index.html").read_text().split("<style>")[0]
+    assert page.split("<style>")[0].replace("Claim history", "X") == \
+        first.replace("Claim verification report", "X")
+
+
+@pytest.mark.parametrize("make", [lambda p: p / "missing", lambda p: p])
+def test_rerendering_a_folder_without_a_report_is_one_line_not_a_traceback(tmp_path, make, capsys):
+    assert rp_writer.main([str(make(tmp_path))]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert rp_writer.main([]) == 2

@@ -1,12 +1,12 @@
 """The verdict history of nightly runs: append a report to it, find what drifted, draw it.
 
-``python -m evidence.history append REPORT_DIR --history DIR [--bench BENCH.json]``
+``python -m evidence.report.history append REPORT_DIR --history DIR [--bench BENCH.json]``
     One JSON line per claim record of the report (``claims.json``) into ``DIR/claims.jsonl``:
     the night (the run's start time), date, commit, protocol version, scale, seeds, device, data
     source, verdict, effect, interval, p, MDE, draws and total fit seconds per contender; and
     one line per benchmark of pytest-benchmark's ``--benchmark-json`` file into
     ``DIR/bench.jsonl`` (its median). Both files are append-only.
-``python -m evidence.history drift --history DIR [--out DIR] [--verdicts-only]``
+``python -m evidence.report.history drift --history DIR [--out DIR] [--verdicts-only]``
     Compares the newest night with the previous comparable one (same scale, data source,
     device kind, protocol version and root seed) and writes ``drift.md`` and ``drift.json``: verdict flips
     (SUPPORTED <-> REFUTED is severe), effects whose two intervals no longer overlap, claims
@@ -14,7 +14,7 @@
     seven nights. Exit status 1 on a severe flip or a runtime regression, one line per finding.
     ``--verdicts-only`` (a night on a fresh seed) compares verdicts, not numbers, with the
     previous night of any seed.
-``python -m evidence.history page --history DIR [--out FILE]``
+``python -m evidence.report.history page --history DIR [--out FILE]``
     A self-contained ``history.html`` (inline SVG, no script, no network): per claim a verdict
     timeline and its effect with its interval over the nights; per benchmark its median.
 
@@ -24,7 +24,6 @@ earlier nights are kept. Any other unreadable line is an error naming its file a
 from __future__ import annotations
 
 import argparse
-import html
 import json
 import math
 import sys
@@ -33,6 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
+from .htmlpage import _e, page as html_page, verdict_class
+from .records import _atomic_write
 
 __all__ = ["HistoryError", "append", "drift", "page", "load", "main", "REGRESSION", "WINDOW"]
 
@@ -150,6 +152,8 @@ def append(report_dir: Path, history: Path, bench: Path | None = None) -> tuple[
 
 # ------------------------------------------------------------------------------ drift
 @dataclass(frozen=True)
+
+
 class Finding:
     kind: str      # flip | effect | new | gone | regression | not-comparable
     severe: bool
@@ -241,20 +245,15 @@ def _regressions(history: Path, newest: str, device_kind: str) -> list[Finding]:
 
 
 def write_drift(findings: list[Finding], meta: dict, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "drift.json").write_text(json.dumps(
+    _atomic_write(out / "drift.json", json.dumps(
         {**meta, "findings": [f.as_dict() for f in findings],
          "severe": any(f.severe for f in findings)}, indent=1, sort_keys=True))
     lines = [f"# Drift: {meta['newest']} against {meta['previous'] or 'nothing comparable'}", ""]
     lines += [f"- {f.text}" for f in findings] or ["- nothing moved"]
-    (out / "drift.md").write_text("\n".join(lines) + "\n")
+    _atomic_write(out / "drift.md", "\n".join(lines) + "\n")
 
 
 # ------------------------------------------------------------------------------ page
-_COLOURS = {"SUPPORTED": "#2e7d32", "REFUTED": "#c62828", "INCONCLUSIVE": "#9e9e9e",
-            "ERROR": "#000000"}
-
-
 def _svg_series(points: list[tuple[float, float | None, float | None]], width=300, height=44,
                 fmt="{:+.1f}", scale=100.0) -> str:
     """A line of values (with an optional interval band) over the nights, as inline SVG."""
@@ -285,62 +284,50 @@ def _svg_series(points: list[tuple[float, float | None, float | None]], width=30
 
 
 def page(history: Path, out: Path) -> Path:
-    """Write the self-contained history page; returns its path."""
+    """Write the self-contained history page (the report's template and stylesheet); returns
+    its path."""
     lines = load(history)
     if not lines:
         raise HistoryError(f"{history}/{CLAIMS_FILE}: no history yet (run `append` first)")
     nights = _nights(lines)
-    esc = html.escape
     rows = []
     for cid in sorted({x["id"] for x in lines}):
         mine = {x["night"]: x for x in lines if x["id"] == cid}
         cells = "".join(
-            f"<td class='v' style='background:{_COLOURS.get(mine[n]['verdict'], '#fff')}' "
-            f"title='{esc(n)}: {esc(str(mine[n]['verdict']))}, seed {esc(str(mine[n].get('seed')))}, "
-            f"scale {esc(str(mine[n].get('scale')))}'></td>" if n in mine else "<td class='v'></td>"
+            f"<td class='v {verdict_class(mine[n]['verdict'])}' title='{_e(n)}: "
+            f"{_e(mine[n]['verdict'])}, seed {_e(mine[n].get('seed'))}, scale "
+            f"{_e(mine[n].get('scale'))}'></td>" if n in mine else "<td class='v'></td>"
             for n in nights)
         series = [(mine[n].get("effect"), mine[n].get("ci_low"), mine[n].get("ci_high"))
                   if n in mine else (None, None, None) for n in nights]
-        rows.append(f"<tr><th>{esc(cid)}</th>{cells}<td>{_svg_series(series)}</td></tr>")
+        rows.append(f"<tr><th>{_e(cid)}</th>{cells}<td>{_svg_series(series)}</td></tr>")
     bench = load(history, BENCH_FILE)
     bench_rows = []
     for name in sorted({b["name"] for b in bench}):
         mine = {b["night"]: b["median"] for b in bench if b["name"] == name}
         series = [(mine.get(n), None, None) for n in nights]
-        bench_rows.append(f"<tr><th>{esc(name)}</th><td>{_svg_series(series, fmt='{:.3g}', scale=1.0)}"
+        bench_rows.append(f"<tr><th>{_e(name)}</th><td>{_svg_series(series, fmt='{:.3g}', scale=1.0)}"
                           "</td></tr>")
-    legend = " ".join(f"<span class='v' style='background:{c}'></span> {v}"
-                      for v, c in _COLOURS.items())
-    heads = "".join(f"<th class='n' title='{esc(n)}'>{i + 1}</th>" for i, n in enumerate(nights))
-    night_list = "".join(f"<li>{i + 1}: {esc(n)}</li>" for i, n in enumerate(nights))
-    doc = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>Claim history</title><style>
-body{{font-family:system-ui,sans-serif;margin:1.5em;color:#222}}
-table{{border-collapse:collapse}} th,td{{padding:2px 6px;text-align:left;font-size:13px}}
-td.v{{width:14px;min-width:14px;height:14px;padding:0;border:1px solid #fff}}
-span.v{{display:inline-block;width:12px;height:12px;vertical-align:middle}}
-td svg{{display:block}}
-th.n{{font-weight:normal;font-size:10px;color:#666}}
-</style></head><body>
-<h1>Claim history</h1>
-<p>{len(nights)} night(s), {len({x['id'] for x in lines})} claim(s). Each cell is one night's
-verdict ({legend}; hover for the night, seed and scale); the line is the effect in points with
-its 90% interval (bars), the axis marks its range. Benchmarks: median seconds.</p>
-<table><tr><th>claim</th>{heads}<th>effect over the nights</th></tr>{''.join(rows)}</table>
+    legend = " ".join(f"<span class='v {v}'></span> {v}" for v in ("SUPPORTED", "REFUTED",
+                                                                  "INCONCLUSIVE", "ERROR"))
+    heads = "".join(f"<th class='night' title='{_e(n)}'>{i + 1}</th>" for i, n in enumerate(nights))
+    night_list = "".join(f"<li>{i + 1}: {_e(n)}</li>" for i, n in enumerate(nights))
+    body = f"""<h1>Claim history</h1>
+<p class="note">{len(nights)} night(s), {len({x['id'] for x in lines})} claim(s). Each cell is one
+night's verdict ({legend}; hover for the night, seed and scale); the line is the effect in points
+with its 90% interval (bars), the axis marks its range. Benchmarks: median seconds.</p>
+<table class="timeline"><tr><th>claim</th>{heads}<th>effect over the nights</th></tr>{''.join(rows)}</table>
 <h2>Benchmarks (median seconds per night)</h2>
-{'<table>' + ''.join(bench_rows) + '</table>' if bench_rows else '<p>No benchmark recorded.</p>'}
-<h2>Nights</h2><ol style="list-style:none;padding:0">{night_list}</ol>
-</body></html>
-"""
+{'<table class="timeline">' + ''.join(bench_rows) + '</table>' if bench_rows else '<p>No benchmark recorded.</p>'}
+<h2>Nights</h2><ol class="nights">{night_list}</ol>"""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(doc)
+    _atomic_write(out, html_page("Claim history", body))
     return out
 
 
 # ------------------------------------------------------------------------------ command line
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m evidence.history", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m evidence.report.history", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     a = sub.add_parser("append", help="append a report (and benchmark medians) to the history")
     a.add_argument("report_dir", type=Path)
