@@ -73,9 +73,14 @@ def test_everything_the_workflow_calls_exists(wf):
         for script in re.findall(r"\b(scripts/[\w.-]+)", run):
             path = ROOT / script
             assert path.is_file() and path.stat().st_mode & 0o111, f"{script} missing or not executable"
-        for command in re.findall(r"python -m evidence\.history (\w+)", run):
-            assert command in ("append", "drift", "page"), command
-    assert {"nightly", "full"} <= set(called)
+        for module, command in re.findall(r"python -m (evidence[\w.]*|claims[\w.]*)\s+(\w+)?", run):
+            parts = module.split(".")
+            assert ((ROOT.joinpath(*parts).with_suffix(".py")).is_file()
+                    or (ROOT.joinpath(*parts) / "__main__.py").is_file()), f"no module {module}"
+            called.append(module)
+            if module == "evidence.report.history":
+                assert command in ("append", "drift", "page"), command
+    assert {"nightly", "full", "evidence.report.history"} <= set(called)
     assert (ROOT / "scripts" / "nightly").stat().st_mode & 0o111
 
 
