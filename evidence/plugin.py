@@ -35,6 +35,7 @@ from claims import registry
 from evidence import report as report_mod
 from evidence import stats
 from evidence.curves import Engine, ResultCache
+from evidence.scaleout import LockedEngine
 from evidence.data import DataError, load_source
 from evidence.engine import DeviceError, resolve_device
 from evidence.published import references_for
@@ -147,6 +148,7 @@ def pytest_configure(config):
         report_mod.check_report_dir(config.getoption("--report-dir"))
     except report_mod.ReportDirError as exc:
         raise pytest.UsageError(f"--report-dir {exc}") from None
+    _CONTROLLER["config"] = config
     config.stash[_STATE] = {
         "device": str(device), "source": source, "mnist_dir": mnist_dir,
         "source_kind": "idx" if mnist_dir else "bundled",
@@ -169,21 +171,70 @@ def _state(config) -> dict:
     return config.stash[_STATE]
 
 
+def _is_worker(config) -> bool:
+    """True in a pytest-xdist worker process (``pytest -n``): it fits and records its claims,
+    and sends each record to the controller, which alone writes the report."""
+    return hasattr(config, "workerinput")
+
+
+def _portable(record: dict, nodeid: str) -> dict:
+    """A claim record as plain JSON types, its runs as columns, for the trip from an xdist
+    worker to the controller (floats stay bit-exact: no text round trip)."""
+    out = {k: v for k, v in record.items() if k != "_runs"}
+    runs = record.get("_runs")
+    if runs is not None:
+        out["_runs"] = {"columns": list(runs.columns),
+                        "data": {c: runs[c].tolist() for c in runs.columns}}
+    out["_nodeid"] = nodeid
+    return report_mod.jsonable(out, f"record of {nodeid}")
+
+
+def _from_portable(record: dict) -> dict:
+    record = dict(record)
+    runs = record.pop("_runs", None)
+    if runs is not None:
+        record["_runs"] = pd.DataFrame(runs["data"], columns=runs["columns"])
+    return record
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
+    """The controller learns the collection order, so that the report lists the records in the
+    order a serial run would."""
+    st = _state(node.config)
+    st.setdefault("order", {nid: i for i, nid in enumerate(ids)})
+
+
+def pytest_runtest_logreport(report):
+    """On the controller of ``pytest -n``: collect the records the workers send."""
+    record = getattr(report, "claims_record", None)
+    if record is None or report.when != "call":
+        return
+    config = _CONTROLLER.get("config")
+    if config is None or _is_worker(config):
+        return
+    _state(config)["records"].append(_from_portable(record))
+
+
+_CONTROLLER: dict = {}
+
+
 def _engine(config) -> Engine:
     st = _state(config)
     if st["engine"] is None:
         if st["source"] is None:
             st["source"] = load_source(st["mnist_dir"])
         cache_dir = None if config.getoption("--no-results-cache") else config.getoption("--results-cache")
-        st["engine"] = Engine(st["source"], config.getoption("--seed"), config.getoption("--split-seed"),
-                              st["device"], ResultCache(cache_dir), progress=_progress_writer(config))
+        st["engine"] = LockedEngine(st["source"], config.getoption("--seed"),
+                                    config.getoption("--split-seed"), st["device"],
+                                    ResultCache(cache_dir), progress=_progress_writer(config))
     return st["engine"]
 
 
 def _progress_writer(config):
     tr = config.pluginmanager.get_plugin("terminalreporter")
     capman = config.pluginmanager.get_plugin("capturemanager")
-    if tr is None or config.getoption("verbose") < 0:
+    if tr is None or config.getoption("verbose") < 0 or _is_worker(config):
         return None
 
     def write(msg: str) -> None:
@@ -548,12 +599,20 @@ def pytest_runtest_makereport(item, call):
             "runtime_s": call.duration, "pool_size": 0, "test_size": 0, "repro": _repro(item),
             "per_size": [], "references": [],
         })
+        _send(item, rep, st["records"][-1])
         return
     record = st["records"][idx]
     if hasattr(rep, "wasxfail"):
         record["outcome"] = "xfailed" if rep.skipped else "xpassed"
     else:
         record["outcome"] = rep.outcome
+    _send(item, rep, record)
+
+
+def _send(item, rep, record: dict) -> None:
+    """In an xdist worker: the record rides to the controller on the test's report."""
+    if _is_worker(item.config):
+        rep.claims_record = _portable(record, item.nodeid)
 
 
 def _git_sha() -> str:
@@ -566,9 +625,17 @@ def _git_sha() -> str:
 
 def _write(config) -> Path | None:
     st = _state(config)
-    if not st["records"]:
+    if not st["records"] or _is_worker(config):
         return None
     import torch
+
+    if st.get("order"):  # records from xdist workers, in the order a serial run gives them
+        last = len(st["order"])
+        st["records"].sort(key=lambda r: st["order"].get(r.get("_nodeid"), last))
+    for r in st["records"]:
+        r.pop("_nodeid", None)
+    if st["engine"] is None:  # an xdist controller: its data for the digit pairs' figures
+        _engine(config)
 
     runs = [r.pop("_runs") for r in st["records"] if "_runs" in r]
     st["runs"].extend(runs)

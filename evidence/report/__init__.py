@@ -22,7 +22,7 @@ The parts, each readable in one sitting:
 from .figures import contender_colour, plot_claim
 from .merge import ReportMergeWarning
 from .records import (RUNS_COLUMNS, SCHEMA_PATH, SCHEMA_VERSION, VERDICTS, ReportDirError,
-                      check_report_dir, load_report, slug, validate)
+                      check_report_dir, jsonable, load_report, slug, validate)
 from .text import VOICES, verdict_table, voices
 from .writer import write_report
 
@@ -40,6 +40,7 @@ __all__ = [
     "slug",
     "verdict_table",
     "validate",
+    "jsonable",
     "plot_claim",
     "contender_colour",
     "voices",

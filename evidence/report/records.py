@@ -48,7 +48,7 @@ def _num(value) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _jsonable(obj, where: str = "report"):
+def jsonable(obj, where: str = "report"):
     """Plain JSON types: numpy scalars/arrays to Python, NaN/inf/NA to None, keys to str."""
     if obj is None or isinstance(obj, str):
         return obj
@@ -62,11 +62,11 @@ def _jsonable(obj, where: str = "report"):
     if isinstance(obj, enum.Enum):
         return obj.value if isinstance(obj.value, (str, int, float)) else obj.name
     if isinstance(obj, Mapping):
-        return {str(_jsonable(k, where)): _jsonable(v, f"{where}.{k}") for k, v in obj.items()}
+        return {str(jsonable(k, where)): jsonable(v, f"{where}.{k}") for k, v in obj.items()}
     if isinstance(obj, (list, tuple, np.ndarray, pd.Series, pd.Index)):
-        return [_jsonable(v, f"{where}[{i}]") for i, v in enumerate(list(obj))]
+        return [jsonable(v, f"{where}[{i}]") for i, v in enumerate(list(obj))]
     if isinstance(obj, (set, frozenset)):
-        return [_jsonable(v, where) for v in sorted(obj, key=str)]
+        return [jsonable(v, where) for v in sorted(obj, key=str)]
     if isinstance(obj, os.PathLike):
         return os.fspath(obj)
     if isinstance(obj, (_dt.datetime, _dt.date, pd.Timestamp)):

@@ -25,7 +25,7 @@ from .figures import _pair_figures, _render_png
 from .markdown import _markdown
 from .merge import (_earlier_report, _kept_pair_figures, _kept_records, _made_by, _merged_runs,
                     _protocols)
-from .records import (SCHEMA_VERSION, _atomic_write, _dedupe, _jsonable, _key, _runs_csv,
+from .records import (SCHEMA_VERSION, _atomic_write, _dedupe, jsonable, _key, _runs_csv,
                       load_report, slug, validate)
 from .text import verdict_table
 
@@ -48,13 +48,13 @@ def write_report(out_dir: str | os.PathLike, *, run: dict, claims: list[dict],
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
-    run_j = _jsonable(dict(run), "run")
+    run_j = jsonable(dict(run), "run")
     run_j.setdefault("python", _platform.python_version())
     run_j.setdefault("platform", _platform.platform())
     run_j.setdefault("written", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
-    protocol = _jsonable(protocol_version if protocol_version is not None
+    protocol = jsonable(protocol_version if protocol_version is not None
                          else run_j.get("protocol_version"), "protocol_version")
-    claims_j = _dedupe(_jsonable(dict(c), f"claims[{i}]") for i, c in enumerate(claims))
+    claims_j = _dedupe(jsonable(dict(c), f"claims[{i}]") for i, c in enumerate(claims))
     made_by = _made_by(run_j)
     for c in claims_j:
         c.setdefault("made_by", dict(made_by))
