@@ -3,7 +3,12 @@
 Options (``pytest --help``, group "claims"): ``--device``, ``--seed``, ``--split-seed``,
 ``--draws``, ``--sizes``, ``--report-dir``, ``--mnist-dir`` (or ``CLAIMS_MNIST_DIR``),
 ``--pretrain-dir`` (or ``CLAIMS_PRETRAIN_DIR``), ``--results-cache`` (or
-``CLAIMS_RESULTS_CACHE``), ``--no-results-cache``.
+``CLAIMS_RESULTS_CACHE``), ``--no-results-cache``, ``--dask`` (or ``CLAIMS_DASK``).
+
+Scale-out (``evidence/scaleout.py``): under ``pytest -n N`` (pytest-xdist) each worker runs its
+claims and sends every record to the controller with the test's report; the controller alone
+Holm-adjusts the probes and writes the report, in collection order. With ``--dask`` the run's
+engine fits the cells on a Dask cluster.
 
 Fixtures: ``scale`` (parametrised ``small``/``full``, each carrying its marker), ``probe``
 (parametrised per claim: its own task, each probe pair and each variant of its registry entry)
@@ -35,7 +40,7 @@ from claims import registry
 from evidence import report as report_mod
 from evidence import stats
 from evidence.curves import Engine, ResultCache
-from evidence.scaleout import LockedEngine
+from evidence.scaleout import DaskEngine, DaskError, LockedEngine, connect
 from evidence.data import DataError, load_source
 from evidence.engine import DeviceError, resolve_device
 from evidence.published import references_for
@@ -109,6 +114,9 @@ def pytest_addoption(parser):
     g.addoption("--results-cache", default=os.environ.get("CLAIMS_RESULTS_CACHE", ".claims-cache"),
                 help="directory of cached fits (default .claims-cache)")
     g.addoption("--no-results-cache", action="store_true", help="fit everything afresh, cache nothing")
+    g.addoption("--dask", default=os.environ.get("CLAIMS_DASK"), metavar="ADDRESS",
+                help="fit the cells on a Dask cluster: a scheduler's address (tcp://host:8786) "
+                     "or local:N for N local worker processes (default: in this process)")
 
 
 def pytest_configure(config):
@@ -144,6 +152,10 @@ def pytest_configure(config):
             raise pytest.UsageError(
                 f"--results-cache {cache}: cannot use it as a directory ({exc.strerror}); give a "
                 "writable directory or --no-results-cache") from None
+    if config.getoption("--dask") and (getattr(config.option, "numprocesses", None)
+                                       or _is_worker(config)):
+        raise pytest.UsageError("--dask and -n (pytest-xdist) are two ways of spreading the "
+                                "fits; use one of them")
     try:  # before anything is fitted: a report folder that cannot be written
         report_mod.check_report_dir(config.getoption("--report-dir"))
     except report_mod.ReportDirError as exc:
@@ -225,9 +237,18 @@ def _engine(config) -> Engine:
         if st["source"] is None:
             st["source"] = load_source(st["mnist_dir"])
         cache_dir = None if config.getoption("--no-results-cache") else config.getoption("--results-cache")
-        st["engine"] = LockedEngine(st["source"], config.getoption("--seed"),
-                                    config.getoption("--split-seed"), st["device"],
-                                    ResultCache(cache_dir), progress=_progress_writer(config))
+        args = (st["source"], config.getoption("--seed"), config.getoption("--split-seed"),
+                st["device"], ResultCache(cache_dir))
+        dask = config.getoption("--dask")
+        if dask:
+            try:
+                st["client"] = connect(dask)
+            except DaskError as exc:
+                raise pytest.UsageError(str(exc)) from None
+            st["engine"] = DaskEngine(*args, progress=_progress_writer(config),
+                                      client=st["client"], mnist_dir=st["mnist_dir"])
+        else:
+            st["engine"] = LockedEngine(*args, progress=_progress_writer(config))
     return st["engine"]
 
 
@@ -686,6 +707,17 @@ def pytest_sessionfinish(session, exitstatus):
     except KeyError:  # configure failed
         return
     st["written"] = _write(session.config)
+
+
+def pytest_unconfigure(config):
+    """Close a Dask client (and the LocalCluster of ``--dask local:N``)."""
+    st = config.stash.get(_STATE, None)
+    client = st.pop("client", None) if st else None
+    if client is not None:
+        cluster = getattr(client, "cluster", None)
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -1,5 +1,7 @@
-"""Several processes on one result cache: a per-cell lock, so that no cell is fitted twice.
+"""Scale-out: several processes on one result cache (``pytest -n``), and a Dask cluster as the
+engine for big grids (``--dask``).
 
+**One cache, several processes.**
 ``pytest -n N`` (pytest-xdist) runs claims in N worker processes, each with its own engine, all
 on the same result cache (``--results-cache``). Two claims often need the same cell (the same
 contender on the same task, size and seeds: Leek's net is in eight claims). ``LockedEngine``
@@ -14,20 +16,37 @@ A contender that depends on more than its draw (a fine-tuned net, which starts f
 pretrained net shared by all its sizes) is locked per (contender, task) rather than per size,
 so that its pretrained nets are also trained only once.
 
-This module is outside the code that keys the cache (``evidence/codehash.py``): locking changes
-who fits a cell, never what the fit gives, so a cached fit stays valid whichever engine made it.
+**A Dask cluster.** ``--dask ADDRESS`` (a running scheduler, ``tcp://host:8786``) or
+``--dask local:N`` (a ``LocalCluster`` of N single-threaded worker processes) makes the run's
+engine a ``DaskEngine``: before a claim's curve is assembled, every cell it lacks (each
+contender's draws at each size, in the contender's fit groups) goes to the cluster as one task;
+the driver gathers the fits as they arrive (a progress line per cell), writes them to its result
+cache, and the curve is then read from there exactly as a serial run would. A worker rebuilds
+the data from the same source (the bundled digits, or the same ``--mnist-dir`` path, which a
+remote worker must also see) and fits with the same seeds, so the numbers are a serial run's.
+A worker that dies has its tasks rerun elsewhere by Dask; a fit arrives once, whoever made it.
+Contenders that share pretrained nets send all their sizes as one task.
+
+This module is outside the code that keys the cache (``evidence/codehash.py``): where a cell is
+fitted changes who fits it, never what the fit gives, so a cached fit stays valid whichever
+engine made it.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from filelock import FileLock
 
-from evidence.curves import Engine, FitOutput, _spec_text
+from evidence.curves import Engine, FitOutput, ResultCache, _spec_text
+from evidence.data import load_source
+from evidence.tasks import get_task
 
-__all__ = ["LockedEngine", "cell_lock"]
+__all__ = ["LockedEngine", "DaskEngine", "DaskError", "cell_lock", "connect"]
 
 
 def cell_lock(cache_root: Path, name: str) -> FileLock:
@@ -66,3 +85,120 @@ class LockedEngine(Engine):
             finally:
                 lock.release()
         return out
+
+
+# ----------------------------------------------------------------------------------- Dask
+class DaskError(RuntimeError):
+    """``--dask`` cannot be used as given; the message is one line saying why and what to do."""
+
+
+def connect(spec: str, timeout: float = 10.0):
+    """A ``distributed.Client`` for ``--dask SPEC``: ``local:N`` starts a LocalCluster of N
+    single-threaded worker processes; anything else is a scheduler's address."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - it is in requirements.txt
+        raise DaskError(f"--dask needs dask[distributed] ({exc}); pip install -r requirements.txt") from None
+    spec = str(spec).strip()
+    if spec.startswith("local:") or spec == "local":
+        text = spec.partition(":")[2] or "0"
+        if not text.isdigit() or int(text) < 1:
+            raise DaskError(f"--dask {spec}: give local:N with N ≥ 1 worker processes, e.g. local:2")
+        cluster = LocalCluster(n_workers=int(text), threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        return Client(cluster)
+    if "://" not in spec and ":" not in spec:
+        raise DaskError(f"--dask {spec}: not an address; give a scheduler's address such as "
+                        "tcp://host:8786, or local:N for N local worker processes")
+    try:
+        return Client(spec, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as exc:
+        why = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise DaskError(f"--dask {spec}: no Dask scheduler answered within {timeout:g} s ({why}); "
+                        "start one (`dask scheduler`) or use --dask local:N") from None
+
+
+@functools.lru_cache(maxsize=4)
+def _worker_engine(mnist_dir, root_seed, split_seed, device, cache_dir) -> Engine:
+    """The engine a worker fits with: the driver's data, seeds and device. Its result cache
+    holds only what fits make for themselves (pretrained nets); the driver caches the fits."""
+    return Engine(load_source(mnist_dir), root_seed, split_seed, device, ResultCache(cache_dir))
+
+
+def _fit_cells(setup: tuple, rep, task_name: str, cells: list[tuple[int, list[int]]]
+               ) -> list[tuple[int, list[int], list[FitOutput], float]]:
+    """A Dask task: fit each (n, draws) cell of ``rep`` on the task; (n, draws, fits, seconds)."""
+    engine = _worker_engine(*setup)
+    task = get_task(task_name)
+    td = engine.task_data(task)
+    out = []
+    for n, part in cells:
+        samples = engine.draws(task, (n,), max(part) + 1)
+        t0 = time.perf_counter()
+        fits = engine._fit_cell(rep, task, n, part, samples, td)
+        out.append((n, part, fits, time.perf_counter() - t0))
+    return out
+
+
+@dataclass
+class DaskEngine(LockedEngine):
+    """An engine whose missing cells are fitted on a Dask cluster (``client``) and cached by
+    the driver; ``mnist_dir`` tells the workers where the digits are (None: bundled)."""
+
+    client: object = None
+    mnist_dir: str | None = None
+
+    def _setup(self) -> tuple:
+        root = None if self.cache.root is None else str(self.cache.root)
+        return (self.mnist_dir, self.root_seed, self.split_seed, self.device, root)
+
+    def _missing(self, rep, task, n: int, draws: int) -> list[int]:
+        missing = []
+        for d in range(draws):
+            key = self._key(rep, task, n, d)
+            if key in self._memo:
+                continue
+            hit = self.cache.get(key)
+            if hit is None:
+                missing.append(d)
+            else:
+                self._memo[key] = hit
+        return missing
+
+    def curve(self, *, task, contenders, sizes, draws):
+        self.prefetch(task, contenders, sizes, draws)
+        return super().curve(task=task, contenders=contenders, sizes=sizes, draws=draws)
+
+    def prefetch(self, task, contenders, sizes: Sequence[int], draws: int) -> int:
+        """Fit every missing cell of ``contenders`` on the cluster; returns the cells fitted."""
+        from distributed import as_completed
+
+        reps = {_spec_text(c): c for c in contenders}.values()
+        futures = {}
+        for rep in reps:
+            cells = []
+            for n in sizes:
+                missing = self._missing(rep, task, n, draws)
+                group = rep.fit_group_size(self.device) or len(missing) or 1
+                cells += [(n, missing[i:i + group]) for i in range(0, len(missing), group)]
+            if not cells:
+                continue
+            # sizes that share pretrained nets go as one task, so that they are trained once
+            batches = [cells] if getattr(rep, "wants_context", False) else [[c] for c in cells]
+            for batch in batches:
+                fut = self.client.submit(_fit_cells, self._setup(), rep, task.name, batch,
+                                         pure=False)
+                futures[fut] = rep
+        done = 0
+        for fut, result in as_completed(list(futures), with_results=True):
+            rep = futures[fut]
+            for n, part, fits, seconds in result:
+                for d, fit in zip(part, fits):
+                    key = self._key(rep, task, n, d)
+                    self.cache.put(key, fit)
+                    self._memo[key] = fit
+                done += 1
+                if self.progress:
+                    self.progress(f"{task.name} {rep.fit_spec()['fit']:<16} n={n:<3} "
+                                  f"{len(part)} draw(s) fitted on the cluster in {seconds:5.1f}s")
+        return done

@@ -78,18 +78,27 @@ def _numbers(report: Path):
             pd.read_csv(report / "runs.csv").drop(columns=["fit_seconds"]))
 
 
-def test_pytest_n_2_writes_the_serial_runs_report(tmp_path):
+@pytest.fixture(scope="module")
+def serial_report(tmp_path_factory):
+    """A serial run of two Leek claims (and their probes) on a small custom design."""
+    root = tmp_path_factory.mktemp("serial")
+    run = _pytest(*LEEK_ARGS, "--results-cache", str(root / "cache"), "--report-dir",
+                  str(root / "report"))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return root / "report"
+
+
+LEEK_ARGS = ("claims/test_leek.py", "-m", "small", "-k", "leekasso_beats or gap",
+             "--sizes", "10,20", "--draws", "3")
+
+
+def test_pytest_n_2_writes_the_serial_runs_report(tmp_path, serial_report):
     pytest.importorskip("xdist")
-    args = ["claims/test_leek.py", "-m", "small", "-k", "leekasso_beats or gap",
-            "--sizes", "10,20", "--draws", "3"]
-    serial = _pytest(*args, "--results-cache", str(tmp_path / "c1"),
-                     "--report-dir", str(tmp_path / "r1"))
-    assert serial.returncode == 0, serial.stdout[-3000:] + serial.stderr[-3000:]
     # its own empty cache: the workers fit everything again, and must get the same numbers
-    workers = _pytest(*args, "-n", "2", "--results-cache", str(tmp_path / "c2"),
-                      "--report-dir", str(tmp_path / "r2"))
+    workers = _pytest(*LEEK_ARGS, "-n", "2", "--results-cache", str(tmp_path / "c"),
+                      "--report-dir", str(tmp_path / "r"))
     assert workers.returncode == 0, workers.stdout[-3000:] + workers.stderr[-3000:]
-    (claims1, runs1), (claims2, runs2) = _numbers(tmp_path / "r1"), _numbers(tmp_path / "r2")
+    (claims1, runs1), (claims2, runs2) = _numbers(serial_report), _numbers(tmp_path / "r")
     assert [c["id"] for c in claims1] == [c["id"] for c in claims2]  # the serial order
     assert len(claims1) == 4 and claims1 == claims2
     pd.testing.assert_frame_equal(runs1, runs2)
@@ -100,5 +109,75 @@ def test_pytest_n_2_writes_the_serial_runs_report(tmp_path):
     assert probes and all(c["p_value"] >= c["p_value_raw"] for c in probes)
     # two claims share Leek's net on 0 vs 1: one fit, read by both (equal fit seconds)
     fit = {c["id"]: c["fit_seconds"]["naive_dnn"]
-           for c in json.loads((tmp_path / "r2" / "claims.json").read_text())["claims"]}
+           for c in json.loads((tmp_path / "r" / "claims.json").read_text())["claims"]}
     assert fit["leek/leekasso-beats-naive-dnn"] == fit["leek/gap-narrows-with-n"]
+
+
+# --------------------------------------------------------------------------- Dask
+
+def test_dask_local_2_writes_the_serial_runs_report(tmp_path, serial_report):
+    run = _pytest(*LEEK_ARGS, "--dask", "local:2", "-v", "--results-cache", str(tmp_path / "c"),
+                  "--report-dir", str(tmp_path / "r"))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    (claims1, runs1), (claims2, runs2) = _numbers(serial_report), _numbers(tmp_path / "r")
+    assert len(claims1) == 4 and claims1 == claims2
+    pd.testing.assert_frame_equal(runs1, runs2)
+    # progress per cell as the cluster's results arrive; every cell fitted there, once
+    cells = [x for x in run.stdout.splitlines() if "fitted on the cluster" in x]
+    assert len(cells) == 2 * 2 * 2  # 2 tasks x 2 sizes x (leekasso, naive_dnn)
+    assert not [x for x in run.stdout.splitlines() if "fitted in" in x]
+
+
+@pytest.mark.parametrize("spec, says", [
+    ("tcp://127.0.0.1:1", "no Dask scheduler answered"),
+    ("local:0", "give local:N with N ≥ 1"),
+    ("nonsense", "not an address"),
+])
+def test_a_bad_dask_address_is_one_line(spec, says, tmp_path):
+    run = _pytest(*LEEK_ARGS, "--dask", spec, "--no-results-cache", "--report-dir",
+                  str(tmp_path / "r"))
+    assert run.returncode == 4  # pytest's usage error
+    errors = [x for x in (run.stdout + run.stderr).splitlines() if x.startswith("ERROR:")]
+    assert len(errors) == 1 and says in errors[0] and "Traceback" not in run.stderr
+
+
+def test_a_killed_worker_loses_and_duplicates_nothing(tmp_path):
+    import signal
+    import threading
+
+    from evidence.scaleout import DaskEngine, connect
+
+    client = connect("local:2")
+    try:
+        log = tmp_path / "fits.log"
+        engine = DaskEngine(load_source(), 2017, 2017, "cpu", ResultCache(tmp_path / "cache"),
+                            client=client)
+        result = {}
+        thread = threading.Thread(target=lambda: result.update(runs=engine.curve(
+            task=get_task("0v1"), contenders=[SlowMean(log=str(log))], sizes=(10, 20, 40),
+            draws=4)))
+        thread.start()
+        deadline = time.time() + 60
+        while not (log.exists() and log.read_text()) and time.time() < deadline:
+            time.sleep(0.05)  # the cluster has started fitting
+        pids = client.run(os.getpid)
+        os.kill(next(iter(pids.values())), signal.SIGKILL)
+        thread.join(timeout=300)
+        runs = result["runs"]
+        assert sorted(zip(runs.n, runs.draw)) == [(n, d) for n in (10, 20, 40) for d in range(4)]
+        cached = list((tmp_path / "cache").rglob("*.npz"))
+        assert len(cached) == 12  # one entry per (n, draw), none lost, none twice
+        # the same numbers as in this process, without a cluster
+        here = _engine_here().curve(task=get_task("0v1"),
+                                           contenders=[SlowMean(log=str(tmp_path / "x.log"))],
+                                           sizes=(10, 20, 40), draws=4)
+        cols = ["n", "draw", "test_acc", "train_acc"]
+        pd.testing.assert_frame_equal(runs[cols].reset_index(drop=True),
+                                      here[cols].reset_index(drop=True))
+    finally:
+        client.close()
+        client.cluster.close()
+
+
+def _engine_here():
+    return LockedEngine(load_source(), 2017, 2017, "cpu", ResultCache(None))

@@ -112,3 +112,15 @@ def test_scripts_parse():
     for script in (ROOT / "scripts").iterdir():
         out = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
         assert out.returncode == 0, f"{script.name}: {out.stderr}"
+
+
+def test_every_module_the_scripts_run_exists():
+    """scripts/* call the suite's modules with `python -m`; a moved module must fail here."""
+    found = []
+    for script in sorted((ROOT / "scripts").iterdir()):
+        for module in re.findall(r"-m ((?:evidence|claims)[\w.]*)", script.read_text()):
+            parts = module.split(".")
+            assert ((ROOT.joinpath(*parts).with_suffix(".py")).is_file()
+                    or (ROOT.joinpath(*parts) / "__main__.py").is_file()), f"{script.name}: no module {module}"
+            found.append(module)
+    assert "evidence.report.history" in found
