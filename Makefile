@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 PYTEST := $(PY) -m pytest
 OK5    := || [ $$? -eq 5 ]
 
-.PHONY: report test full bench nightly venv clean
+.PHONY: report test full bench nightly stability venv clean
 venv: $(STAMP)
 
 $(STAMP): requirements.txt
@@ -37,6 +37,13 @@ bench: $(STAMP)
 ## NIGHTLY_SEED, NIGHTLY_REPORT, NIGHTLY_BENCH=no, BENCH_ARGS, DRIFT_ARGS, ARGS
 nightly: $(STAMP)
 	PY=$(PY) scripts/nightly
+
+## stability: every claim at SEEDS root seeds and SPLITS split seeds (default 10 each) into
+## reports/stability/ (stability.md, .json, .png); ARGS go to every run, e.g. ARGS="-n 2"
+SEEDS  ?= 10
+SPLITS ?= 10
+stability: $(STAMP)
+	$(PY) -m evidence.stability run --seeds $(SEEDS) --splits $(SPLITS) -- $(ARGS)
 
 clean:
 	rm -rf $(VENV) .claims-cache .pytest_cache reports/*

@@ -19,7 +19,8 @@ from .text import (_PRETRAIN_HEADER, _PRETRAIN_NOTE, _SUMMARY_HEADER, _UNITS_NOT
                    _design_sentence, _earlier_note, _earlier_sentence, _earlier_tag,
                    _effect_sentence, _effect_text, _fit_sentence, _p_text, _per_size_header,
                    _per_size_rows, _pretraining_rows, _probes_text, _run_rows, _secs,
-                   _summary_rows, _title, _verdict_counts, _voice_claim_label, voices)
+                   _summary_rows, _title, _verdict_counts, _voice_claim_label,
+                   stability_sentence, voices)
 
 
 STYLESHEET = Path(__file__).with_name("style.css")
@@ -81,6 +82,8 @@ def render(report: Mapping, pngs: Mapping[str, bytes]) -> str:
     counts = _verdict_counts(claims)
     H = ['<h1 id="top">Claim verification report</h1>',
          '<h2>The answer, voice by voice</h2>', _voice_list(claims),
+         (f'<p class="note"><a href="{_e(report["stability"]["path"])}">'
+          f'{_e(stability_sentence(report["stability"]))}</a></p>' if report.get("stability") else ""),
          f'<p class="note">{len(claims)} claim record(s): '
          + (", ".join(f"{_badge(k)} {v}" for k, v in counts.items()) or "none")
          + f'. Schema version {_e(report["schema_version"])}. Data: '

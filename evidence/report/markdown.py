@@ -9,7 +9,8 @@ from .text import (_PRETRAIN_HEADER, _PRETRAIN_NOTE, _SUMMARY_HEADER, _UNITS_NOT
                    _design_sentence, _earlier_note, _earlier_sentence, _earlier_tag,
                    _effect_sentence, _effect_text, _fit_sentence, _p_text, _per_size_header,
                    _per_size_rows, _pretraining_rows, _probes_text, _run_rows, _secs,
-                   _summary_rows, _title, _verdict_counts, _voice_claim_label, voices)
+                   _summary_rows, _title, _verdict_counts, _voice_claim_label,
+                   stability_sentence, voices)
 
 
 def _md_cell(text) -> str:
@@ -39,6 +40,8 @@ def _markdown(report: Mapping) -> str:
     if report.get("protocol_version") is not None:
         L[-1] += f" Protocol version {report['protocol_version']}."
     L += ["", "## The answer, voice by voice", ""] + _voice_lines(claims)
+    if report.get("stability"):
+        L += ["", f"[{stability_sentence(report['stability'])}]({report['stability']['path']})"]
     note = _earlier_note(claims)
     if note:
         L += ["", f"**{note}**"]

@@ -329,3 +329,11 @@ def _probes_text(counts: Mapping[str, int]) -> str:
     total = sum(counts.values())
     return (f"{total} probe{'s' if total != 1 else ''}: "
             + ", ".join(f"{n} {v}" for v, n in counts.items()))
+
+
+def stability_sentence(study: Mapping) -> str:
+    """One sentence on the stability study beside the report."""
+    fragile = study.get("fragile") or []
+    return (f"Verdict stability over {study.get('seeds')} root seeds and {study.get('splits')} "
+            f"split seeds: {len(fragile)} fragile record(s)"
+            + (" — " + "; ".join(fragile) if fragile else "") + ".")

@@ -111,6 +111,9 @@ def write_report(out_dir: str | os.PathLike, *, run: dict, claims: list[dict],
         if f"figures/{stale.name}" not in pngs:
             stale.unlink(missing_ok=True)
 
+    stability = _stability(out)
+    if stability:
+        report["stability"] = stability
     _atomic_write(out / "claims.md", _markdown(report))
     _atomic_write(out / "index.html", htmlpage.render(report, pngs))
     _atomic_write(out / "claims.json",
@@ -147,3 +150,17 @@ def main(argv: list[str] | None = None) -> int:
         what = " ".join(str(getattr(exc, "message", None) or exc).split())
         print(f"error: {argv[0]}: cannot re-render this report ({what[:200]})", file=sys.stderr)
     return 2
+
+
+def _stability(out: Path) -> dict | None:
+    """The stability study beside the report (``stability/stability.json``, written by
+    ``python -m evidence.stability``): where it is and which claims it found fragile."""
+    path = out / "stability" / "stability.json"
+    try:
+        study = json.loads(path.read_text(encoding="utf-8"))
+        fragile = [f"{c['id']} ({c['task']}: {' and '.join(c['fragile'])})"
+                   for c in study["claims"] if c.get("fragile")]
+        return {"path": "stability/stability.md", "seeds": len(study["seeds"]),
+                "splits": len(study["splits"]), "fragile": fragile}
+    except (OSError, ValueError, KeyError, TypeError):  # none, or not one we can read
+        return None
