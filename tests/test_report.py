@@ -788,3 +788,14 @@ def test_rerendering_a_folder_without_a_report_is_one_line_not_a_traceback(tmp_p
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
     assert rp_writer.main([]) == 2
+
+
+def test_the_stylesheet_is_well_formed_and_colours_every_verdict():
+    from evidence.report import htmlpage
+    css = htmlpage.STYLESHEET.read_text()
+    rules = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    assert rules.count("{") == rules.count("}")
+    for block in re.findall(r"}([^{}]*){", "}" + rules):
+        assert re.fullmatch(r"[\s\w.,:#>*()\[\]=-]*", block), f"not a selector: {block!r}"
+    for verdict in rp.VERDICTS:
+        assert f".badge.{verdict}" in rules and f".v.{verdict}" in rules

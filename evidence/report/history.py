@@ -254,7 +254,7 @@ def write_drift(findings: list[Finding], meta: dict, out: Path) -> None:
 
 
 # ------------------------------------------------------------------------------ page
-def _svg_series(points: list[tuple[float, float | None, float | None]], width=300, height=44,
+def _svg_series(points: list[tuple[float, float | None, float | None]], width=300, height=32,
                 fmt="{:+.1f}", scale=100.0) -> str:
     """A line of values (with an optional interval band) over the nights, as inline SVG."""
     vals = [v for p in points for v in p if v is not None]
