@@ -323,6 +323,13 @@ def pytest_generate_tests(metafunc):
 
 def pytest_collection_modifyitems(config, items):
     st = _state(config)
+    for item in items:  # a claim id the registry does not know: one line, before anything runs
+        cid = _claim_id(item)
+        if cid is not None and cid not in registry.CLAIMS:
+            raise pytest.UsageError(
+                f"{item.nodeid}: @pytest.mark.claim({cid!r}) names no claim in "
+                f"claims/registry.py; add a ClaimSpec with that id or use a known one: "
+                + ", ".join(sorted(registry.CLAIMS)))
     small_only_probe = [i for i in items if _claim_id(i) in registry.CLAIMS
                         and _item_probe(i) in registry.CLAIMS[_claim_id(i)].full_probes
                         and i.callspec.params.get("scale") != "full"]
@@ -418,8 +425,13 @@ class ClaimRun:
         """The paired comparison of ``better`` (A) with ``baseline`` (B); its rules
         (``beats``, ``no_worse``, ``matches``, ``trend``) give the verdict. The minimum
         detectable effect is reported at the scale's power target."""
-        return stats.paired(runs, better=better, baseline=baseline, seed=self.engine.root_seed,
-                            power=getattr(self.scale, "power_target", stats.POWER))
+        try:
+            return stats.paired(runs, better=better, baseline=baseline, seed=self.engine.root_seed,
+                                power=getattr(self.scale, "power_target", stats.POWER))
+        except ValueError as exc:  # a name not among the curve's contenders, and the like
+            pytest.fail(f"{self.spec.id}: claim.paired(better={better!r}, baseline={baseline!r}): "
+                        f"{exc} (the fits are cached: fixing the name refits nothing)",
+                        pytrace=False)
 
     def all_of(self, *parts: stats.Verdict) -> stats.Verdict:
         """The claim holds if every part does (REFUTED if some part is, Holm over the parts)."""
@@ -489,7 +501,8 @@ class ClaimRun:
             half = sps.t.ppf(0.975, k - 1) * acc.std(ddof=1) / np.sqrt(k) if k > 1 else np.nan
             per_size.append({
                 "n": int(n), "contender": name, "mean_acc": float(acc.mean()),
-                "ci_low": float(acc.mean() - half), "ci_high": float(acc.mean() + half),
+                "ci_low": float(max(0.0, acc.mean() - half)),
+                "ci_high": float(min(1.0, acc.mean() + half)),
                 "draws": int(k),
                 "se_test": float(np.mean(np.sqrt(acc * (1 - acc) / td.test_size))),
                 "mean_train_acc": float(g["train_acc"].mean()),
@@ -571,6 +584,12 @@ def _repro(item) -> str:
         parts += ["--sizes", ",".join(map(str, c.getoption("--sizes")))]
     if c.getoption("--draws"):
         parts += ["--draws", str(c.getoption("--draws"))]
+    if c.getoption("--no-results-cache"):
+        parts.append("--no-results-cache")
+    elif c.getoption("--results-cache") != ".claims-cache":
+        parts += ["--results-cache", str(c.getoption("--results-cache"))]
+    if c.getoption("--report-dir") != "reports":
+        parts += ["--report-dir", str(c.getoption("--report-dir"))]
     return shlex.join(parts)
 
 
