@@ -40,10 +40,10 @@ from claims import registry
 from evidence import report as report_mod
 from evidence import stats
 from evidence.curves import Engine, ResultCache
-from evidence.scaleout import DaskEngine, DaskError, LockedEngine, connect
 from evidence.data import DataError, load_source
 from evidence.engine import DeviceError, resolve_device
 from evidence.published import references_for
+from evidence.scaleout import DaskEngine, DaskError, LockedEngine, connect
 from evidence.scales import SCALES
 from evidence.tasks import get_task, is_digit_pair
 
@@ -160,7 +160,8 @@ def pytest_configure(config):
         report_mod.check_report_dir(config.getoption("--report-dir"))
     except report_mod.ReportDirError as exc:
         raise pytest.UsageError(f"--report-dir {exc}") from None
-    _CONTROLLER["config"] = config
+    if config.pluginmanager.hasplugin("xdist") and not _is_worker(config):
+        config.pluginmanager.register(_RecordCollector(config), "claims-record-collector")
     config.stash[_STATE] = {
         "device": str(device), "source": source, "mnist_dir": mnist_dir,
         "source_kind": "idx" if mnist_dir else "bundled",
@@ -217,18 +218,16 @@ def pytest_xdist_node_collection_finished(node, ids):
     st.setdefault("order", {nid: i for i, nid in enumerate(ids)})
 
 
-def pytest_runtest_logreport(report):
-    """On the controller of ``pytest -n``: collect the records the workers send."""
-    record = getattr(report, "claims_record", None)
-    if record is None or report.when != "call":
-        return
-    config = _CONTROLLER.get("config")
-    if config is None or _is_worker(config):
-        return
-    _state(config)["records"].append(_from_portable(record))
+class _RecordCollector:
+    """Registered on the controller of ``pytest -n``: collects the records the workers send."""
 
+    def __init__(self, config):
+        self.config = config
 
-_CONTROLLER: dict = {}
+    def pytest_runtest_logreport(self, report):
+        record = getattr(report, "claims_record", None)
+        if record is not None and report.when == "call":
+            _state(self.config)["records"].append(_from_portable(record))
 
 
 def _engine(config) -> Engine:
