@@ -162,3 +162,17 @@ def test_page_is_self_contained(tmp_path):
     assert "<svg" in text and "benchmarks/test_x.py::cell" in text
     for remote in ("http://", "https://", "<script", "src="):
         assert remote not in text
+
+
+def test_the_history_needs_only_pandas():
+    """The workflow's publish job installs pandas alone before running the history command."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, evidence.report.history; "
+            "print(sorted(m for m in ('torch', 'matplotlib', 'scipy', 'sklearn', 'jsonschema') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1], check=True)
+    assert out.stdout.strip() == "[]", out.stdout
