@@ -162,6 +162,8 @@ def pytest_configure(config):
         raise pytest.UsageError(f"--report-dir {exc}") from None
     if config.pluginmanager.hasplugin("xdist") and not _is_worker(config):
         config.pluginmanager.register(_RecordCollector(config), "claims-record-collector")
+    if _is_worker(config):
+        _share_the_cores(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
     config.stash[_STATE] = {
         "device": str(device), "source": source, "mnist_dir": mnist_dir,
         "source_kind": "idx" if mnist_dir else "bundled",
@@ -216,6 +218,19 @@ def pytest_xdist_node_collection_finished(node, ids):
     order a serial run would."""
     st = _state(node.config)
     st.setdefault("order", {nid: i for i, nid in enumerate(ids)})
+
+
+def _share_the_cores(workers: int) -> None:
+    """Each of ``workers`` xdist workers gets its share of the cores for torch and the BLAS
+    libraries (measured: two workers each running two threads on two cores thrash, and the run
+    takes far longer than a serial one). Thread counts change speed, never numbers: the
+    engines' training loops run on one thread whatever is set here."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    share = max(1, (os.cpu_count() or 1) // max(1, workers))
+    torch.set_num_threads(share)
+    threadpool_limits(share)
 
 
 class _RecordCollector:
