@@ -341,7 +341,7 @@ def pytest_collection_modifyitems(config, items):
         cid = _claim_id(item)
         if cid is not None and cid not in registry.CLAIMS:
             raise pytest.UsageError(
-                f"{item.nodeid}: @pytest.mark.claim({cid!r}) names no claim in "
+                f"{os.path.relpath(item.path)}::{item.name}: @pytest.mark.claim({cid!r}) names no claim in "
                 f"claims/registry.py; add a ClaimSpec with that id or use a known one: "
                 + ", ".join(sorted(registry.CLAIMS)))
     small_only_probe = [i for i in items if _claim_id(i) in registry.CLAIMS
@@ -375,7 +375,8 @@ def pytest_collection_modifyitems(config, items):
 def pytest_collection_finish(session):
     """Check the design against the data once, before anything is fitted: a size larger than a
     task's pool or unreadable data is a usage error, not a failing test."""
-    items = [i for i in session.items if _claim_id(i) and _item_scale(i)]
+    # (an unknown claim id is already a usage error: pytest calls this hook even then)
+    items = [i for i in session.items if _claim_id(i) in registry.CLAIMS and _item_scale(i)]
     if not items:
         return
     try:

@@ -18,7 +18,8 @@ def _run(tmp_path: Path, source: str, *extra: str) -> subprocess.CompletedProces
     test = tmp_path / "test_my_claim.py"
     test.write_text(textwrap.dedent(source))
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-c", str(ROOT / "pytest.ini"),
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "evidence.plugin",
+         "-c", str(ROOT / "pytest.ini"),
          "--rootdir", str(ROOT), str(test), "--results-cache", str(tmp_path / "cache"),
          "--report-dir", str(tmp_path / "report"), *extra],
         capture_output=True, text=True, cwd=ROOT, timeout=600)
@@ -36,7 +37,7 @@ def test_a_claim_id_missing_from_the_registry_is_one_usage_line(tmp_path):
     assert run.returncode == 4 and "INTERNALERROR" not in both and TRACEBACK not in both, both
     (line,) = [x for x in both.splitlines() if x.startswith("ERROR:")]
     assert "test_my_claim.py::test_twenty_pixels" in line
-    assert "'leek/leekasso-20-beats-leekasso' names no claim in claims/registry.py" in line
+    assert "claim('leek/leekasso-20-beats-leekasso') names no claim in claims/registry.py" in line
     assert "leek/leekasso-beats-naive-dnn" in line  # the known ids
 
 

@@ -73,7 +73,7 @@ def _pytest(*args, cwd=ROOT):
 
 def _numbers(report: Path):
     claims = json.loads((report / "claims.json").read_text())["claims"]
-    timing = ("runtime_s", "made_by", "fit_seconds")
+    timing = ("runtime_s", "made_by", "fit_seconds", "repro")  # repro names each run's folders
     return ([{k: v for k, v in c.items() if k not in timing} for c in claims],
             pd.read_csv(report / "runs.csv").drop(columns=["fit_seconds"]))
 
