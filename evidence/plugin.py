@@ -393,6 +393,9 @@ def pytest_collection_finish(session):
                         f"examples for task {name} ({td.source}); use --sizes with values "
                         f"≤ {td.pool_size}")
     except DataError as exc:
+        if _is_worker(session.config):  # xdist cannot take a usage error from a worker
+            _state(session.config)["design_error"] = str(exc)  # each claim fails with it
+            return
         raise pytest.UsageError(str(exc)) from None
 
 
@@ -622,6 +625,9 @@ def claim(request, scale, probe) -> ClaimRun:
     if cid is None:
         raise pytest.UsageError(f"{request.node.nodeid} uses the claim fixture without "
                                 "@pytest.mark.claim('<id>')")
+    design_error = _state(request.config).get("design_error")
+    if design_error:
+        pytest.fail(design_error, pytrace=False)
     spec = registry.get(cid)
     return ClaimRun(request.node, spec, scale.grid(spec.grid), _engine(request.config), probe=probe)
 

@@ -181,3 +181,12 @@ def test_a_killed_worker_loses_and_duplicates_nothing(tmp_path):
 
 def _engine_here():
     return LockedEngine(load_source(), 2017, 2017, "cpu", ResultCache(None))
+
+
+def test_a_design_error_under_pytest_n_is_one_line_per_claim_not_an_internal_error(tmp_path):
+    pytest.importorskip("xdist")
+    run = _pytest("claims/test_leek.py", "-m", "small", "-k", "leekasso_beats", "--sizes",
+                  "10,2000", "-n", "2", "--no-results-cache", "--report-dir", str(tmp_path / "r"))
+    both = run.stdout + run.stderr
+    assert run.returncode == 1 and "INTERNALERROR" not in both and "Traceback" not in both, both
+    assert both.count("size 2000 is larger than the training pool of 500 examples") == 2
