@@ -16,7 +16,8 @@ What reaches pretraining (``pretraining_images``):
 The recipe, fixed before any fine-tuning claim ran: Beam's CNN layers with a dense-k output
 (k = number of pretraining classes), Keras-style Glorot initialisation, raw 0–255 pixels, Adam
 (Keras form, lr 1e-3, ε 1e-8), batch 64, a fresh shuffle every epoch, dropout as in Beam's
-CNN, ``EPOCHS`` epochs. A net is deterministic given its pretraining seed; it is cached on
+CNN, ``EPOCHS`` epochs, on one CPU thread. A net is deterministic given its pretraining seed,
+whatever the process's thread count (``one_thread``); it is cached on
 disk keyed by the recipe, the data (source fingerprints and pair), the seed, the device type
 and the code (``evidence/codehash.py``: the import closure of this module — it,
 ``evidence/minibatch.py``, ``evidence/data.py``, ``evidence/engine.py``,
@@ -29,6 +30,7 @@ index (``models.kaplan.pretrain_seed``).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -99,6 +101,25 @@ class Pretrained:
                         [p.to(device) for p in self.params])
 
 
+@contextlib.contextmanager
+def one_thread(device: torch.device):
+    """Pretrain on one intra-op thread on the CPU. A convolution's sums are split by the thread
+    count, so with two threads a net came out otherwise than with one (measured 2026-12-01 on
+    the 2-core machine: one epoch, weights up to 0.013 apart; six epochs, up to 0.12, enough to
+    move the fine-tuning claim's numbers), and a serial run (two threads) disagreed with
+    ``pytest -n 2`` or Dask workers (one each). With one thread every process trains the same
+    net; pretraining is paid once per net and cached."""
+    if device.type != "cpu":
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _key(source: Source, task: Task, seed: int, epochs: int, cross_domain: bool,
          device: str = "cpu") -> str:
     h = hashlib.sha256()
@@ -135,8 +156,9 @@ def pretrain(source: Source, task: Task, seed: int, *, cache_dir: str | os.PathL
     stack = init_stack(cnn_layers(len(classes)), (1, 28, 28), [gen], device=dev)
     Xt = torch.from_numpy(X.reshape(1, len(X), 1, 28, 28)).to(dev)
     yt = torch.from_numpy(y.reshape(1, -1)).to(dev)
-    train_minibatch(stack, Xt, yt, epochs=epochs, batch_size=BATCH, optimiser=keras_adam(1e-3),
-                    seeds=[seed])
+    with one_thread(dev):
+        train_minibatch(stack, Xt, yt, epochs=epochs, batch_size=BATCH,
+                        optimiser=keras_adam(1e-3), seeds=[seed])
     params = [p.detach().cpu() for p in stack.params]
     seconds = time.perf_counter() - t0
     if path is not None:
