@@ -207,7 +207,9 @@ def _figure(rows: list[dict]) -> bytes:
     colours = {"SUPPORTED": "#1a7f37", "REFUTED": "#cf222e", "INCONCLUSIVE": "#9a6700",
                "ERROR": "#57606a"}
     k = max(len(rows), 1)
-    fig = Figure(figsize=(9, 0.42 * k + 1.2), dpi=100)
+    labels = [f"{r['id']} ({r['task']})" + (" *" if r["fragile"] else "") for r in rows]
+    width = 6.5 + 0.055 * max((len(x) for x in labels), default=0)  # room for the labels
+    fig = Figure(figsize=(width, 0.42 * k + 1.2), dpi=100)
     ax = fig.add_subplot()
     for i, row in enumerate(rows):
         for j, (kind, dy) in enumerate((("seeds", -0.17), ("splits", 0.17))):
@@ -224,13 +226,12 @@ def _figure(rows: list[dict]) -> bytes:
                         color=col)
     ax.axvline(0, color="#57606a", linewidth=0.8)
     ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([f"{r['id']} ({r['task']})" + (" *" if r["fragile"] else "") for r in rows],
-                       fontsize=7)
+    ax.set_yticklabels(labels, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("effect, points (90% interval); circles: root seeds, squares: split seeds; "
                   "colour: verdict; *: fragile", fontsize=8)
     _style_axes(ax)
-    fig.subplots_adjust(left=0.42, right=0.98, top=0.98, bottom=0.9 / (0.42 * k + 1.2))
+    fig.subplots_adjust(left=1 - 5.6 / width, right=0.98, top=0.98, bottom=0.9 / (0.42 * k + 1.2))
     return _png(fig, dpi=100)
 
 
