@@ -73,13 +73,7 @@ class LockedEngine(Engine):
         out: dict[tuple[int, int], FitOutput] = {}
         for n in sizes:
             lock = cell_lock(self.cache.root, self._lock_name(rep, task, n))
-            try:
-                lock.acquire(timeout=0)
-            except TimeoutError:  # another process is fitting it: wait, then read its result
-                if self.progress:
-                    self.progress(f"{task.name} {rep.fit_spec()['fit']:<16} n={n:<3} waiting for "
-                                  "another worker fitting this cell")
-                lock.acquire()
+            lock.acquire()  # if another process is fitting the cell: wait, then read its fits
             try:
                 out.update(super().fits(rep, task, (n,), draws, samples))
             finally:
