@@ -160,8 +160,8 @@ def _counts_text(part: dict) -> str:
                      if k in part["counts"]) or "-"
 
 
-def _range_text(part: dict) -> str:
-    effects = [e["effect"] for e in part["effects"] if e["effect"] is not None]
+def _range_text(runs: list[dict]) -> str:
+    effects = [e["effect"] for e in runs if e["effect"] is not None]
     if not effects:
         return "-"
     return f"{100 * min(effects):+.1f} to {100 * max(effects):+.1f}"
@@ -173,10 +173,9 @@ def markdown_table(summary: dict) -> list[str]:
             "|---|---|---|---|---|---|"]
     lines = []
     for row in summary["claims"]:
-        effects = {"counts": {}, "effects": row["seeds"]["effects"] + row["splits"]["effects"]}
         flag = ("**fragile** (" + " and ".join(row["fragile"]) + ")") if row["fragile"] else "stable"
         lines.append(f"| {row['id']} | {row['task']} | {_counts_text(row['seeds'])} | "
-                     f"{_counts_text(row['splits'])} | {_range_text(effects)} | {flag} |")
+                     f"{_counts_text(row['splits'])} | {_range_text(row['seeds']['effects'] + row['splits']['effects'])} | {flag} |")
     return head + lines
 
 

@@ -41,8 +41,9 @@ def test_a_claim_id_missing_from_the_registry_is_one_usage_line(tmp_path):
     assert "leek/leekasso-beats-naive-dnn" in line  # the known ids
 
 
-def test_a_misspelt_contender_in_paired_is_one_line(tmp_path):
-    run = _run(tmp_path, """
+def _leek_claim(tmp_path: Path, better: str) -> subprocess.CompletedProcess:
+    """Leek's first claim written as a researcher would, comparing ``better`` with his net."""
+    return _run(tmp_path, f"""
         import pytest
         from models.leekasso import Leekasso
         from models.leeknet import NaiveDNN
@@ -50,8 +51,12 @@ def test_a_misspelt_contender_in_paired_is_one_line(tmp_path):
         @pytest.mark.claim("leek/leekasso-beats-naive-dnn")
         def test_leekasso_beats_naive_dnn(claim):
             runs = claim.curve([Leekasso(), NaiveDNN()])
-            claim.check(claim.paired(runs, better="leekaso", baseline="naive_dnn").beats())
+            claim.check(claim.paired(runs, better={better!r}, baseline="naive_dnn").beats())
         """, *TINY, "-k", "0v1")
+
+
+def test_a_misspelt_contender_in_paired_is_one_line(tmp_path):
+    run = _leek_claim(tmp_path, better="leekaso")
     both = run.stdout + run.stderr
     assert run.returncode == 1 and TRACEBACK not in both, both
     lines = [x for x in both.splitlines() if "better='leekaso'" in x]
@@ -60,16 +65,7 @@ def test_a_misspelt_contender_in_paired_is_one_line(tmp_path):
 
 
 def test_a_record_says_how_to_reproduce_it_and_its_intervals_stay_in_0_1(tmp_path):
-    run = _run(tmp_path, """
-        import pytest
-        from models.leekasso import Leekasso
-        from models.leeknet import NaiveDNN
-
-        @pytest.mark.claim("leek/leekasso-beats-naive-dnn")
-        def test_leekasso_beats_naive_dnn(claim):
-            runs = claim.curve([Leekasso(), NaiveDNN()])
-            claim.check(claim.paired(runs, better="leekasso", baseline="naive_dnn").beats())
-        """, *TINY, "-k", "0v1")
+    run = _leek_claim(tmp_path, better="leekasso")
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     (record,) = json.loads((tmp_path / "report" / "claims.json").read_text())["claims"]
     assert f"--results-cache {tmp_path / 'cache'}" in record["repro"]
