@@ -209,8 +209,13 @@ class Engine:
         if not contenders:
             raise ValueError("curve() needs at least one contender")
         names = [c.name for c in contenders]
-        if len(set(names)) != len(names):
-            raise ValueError(f"contender names must be unique, got {names}")
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(
+                f"contender names must be unique: {', '.join(map(repr, twice))} is given more "
+                "than once. A contender's name is its class's name plus the parameters given "
+                "other values (Leekasso(n_pixels=20) is 'leekasso(n_pixels=20)'): pass each "
+                "setting once, or give a new class its own name = '...'")
         if draws < 2:
             raise DataError(f"draws={draws}: the paired statistics need at least 2 draws per "
                             "size; use --draws 2 or more")

@@ -18,6 +18,7 @@ For the engine:
 """
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Sequence
@@ -71,6 +72,19 @@ class FitOutput:
     info: dict[str, Any] = field(default_factory=dict)  # e.g. epochs trained, pixels kept
 
 
+def _same(a, b) -> bool:
+    """Whether a parameter equals its default (an array element by element)."""
+    if a is b:
+        return True
+    try:
+        eq = a == b
+        if isinstance(eq, np.ndarray):
+            return np.shape(a) == np.shape(b) and bool(eq.all())
+        return bool(eq)
+    except (TypeError, ValueError):
+        return False
+
+
 def strictly_above(scores: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     """Label 1 where the score exceeds the threshold (ties go to class 0, as argmax does)."""
     return (np.asarray(scores) > threshold).astype(np.int64)
@@ -80,14 +94,57 @@ class Contender(ClassifierMixin, BaseEstimator):
     """Base of every contender: a two-class scikit-learn classifier.
 
     Subclasses implement ``_fit01(X, y01)`` (y coded 0/1, where 1 is ``classes_[1]``) and
-    ``_scores(X)``, and may override ``label``. ``name`` is the contender's id in runs and
-    reports; ``source`` says where its settings come from.
+    ``_scores(X)``, and may override ``label``; ``source`` says where their settings come from.
+
+    A subclass sets ``name = "leekasso"`` as a class attribute: that is the name of the
+    contender with its default parameters. An instance's ``name`` — its id in runs, reports
+    and ``claim.paired(better=..., baseline=...)`` — adds every parameter given another value,
+    as the constructor call reads: ``Leekasso(n_pixels=20).name == "leekasso(n_pixels=20)"``,
+    so two settings of one class are two contenders without a subclass. Parameters in
+    ``_not_in_name`` (the device, the random state the engine sets per draw) never count.
     """
 
-    name: ClassVar[str] = "contender"
     source: ClassVar[str] = ""
     #: parameters that do not change the fitted model (left out of the cache key)
     _not_in_fit_spec: ClassVar[tuple[str, ...]] = ("device",)
+    #: parameters that never appear in the name
+    _not_in_name: ClassVar[tuple[str, ...]] = ("device", "random_state")
+    #: parameters the name stem already says (a subclass that overrides ``_name_stem``)
+    _named_by_stem: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        stem = cls.__dict__.get("name")
+        if isinstance(stem, str):  # ``name = "..."`` in the class body: the stem, see above
+            if not stem.isidentifier():
+                raise TypeError(f"{cls.__name__}.name = {stem!r}: a contender's name must be a "
+                                "Python identifier such as 'leekasso_20'")
+            cls._stem = stem
+            del cls.name
+
+    @property
+    def name(self) -> str:
+        changed = self._changed_params()
+        if not changed:
+            return self._name_stem()
+        return self._name_stem() + "(" + ", ".join(f"{k}={v!r}" for k, v in changed.items()) + ")"
+
+    def _name_stem(self) -> str:
+        return getattr(type(self), "_stem", "contender")
+
+    def _changed_params(self) -> dict[str, Any]:
+        """The parameters set to something other than the constructor's default, in its order."""
+        defaults = {k: p.default for k, p in inspect.signature(type(self).__init__).parameters.items()
+                    if p.default is not inspect.Parameter.empty}
+        skip = set(self._not_in_name) | set(self._named_by_stem)
+        changed = {}
+        for key, value in self.get_params(deep=False).items():
+            if key in skip or key not in defaults:
+                continue
+            value = value.item() if isinstance(value, np.generic) else value
+            if not _same(value, defaults[key]):
+                changed[key] = value
+        return changed
 
     # -- the scikit-learn face ----------------------------------------------------------------
     def fit(self, X, y):

@@ -49,7 +49,7 @@ stops after its first iteration even when all its probabilities sit on one side 
 
 A contender's ``name`` says what it changes in Leek's call (``naive_dnn_relu``,
 ``naive_dnn_dropout_in20``, ``naive_dnn_h32``, ``naive_dnn_aug``...; see
-:meth:`NaiveDNN.name`). Every setting of one draw shares the draw's seed, so two settings
+:meth:`NaiveDNN._name_stem`). Every setting of one draw shares the draw's seed, so two settings
 compared on a draw start from the same random stream (common random numbers in the paired
 design: a Rectifier net starts from the same uniform weights as the tanh net).
 
@@ -230,8 +230,12 @@ class NaiveDNN(BatchedContender):
         self.device = device
         self.compile = compile
 
-    @property
-    def name(self) -> str:
+    #: the settings Reddit changed, said by the name's tags (the others, as for any
+    #: contender, in brackets: ``naive_dnn_relu(epochs=20.0)``)
+    _named_by_stem = ("activation", "input_dropout_ratio", "hidden_dropout_ratios", "hidden",
+                      "augment")
+
+    def _name_stem(self) -> str:
         """``naive_dnn`` plus a tag per change to Leek's call, in h2o's terms: the activation
         (``_relu``, ``_dropout``, ``_relu_dropout``), input dropout (``_in20`` for 0.2), hidden
         dropout ratios other than 0.5 (``_hd30`` for 0.3 in every layer, else each layer's),
@@ -386,9 +390,8 @@ class NaiveDNNArgmax(NaiveDNN):
 
     source = "the NaiveDNN fits, labelled by argmax (this suite's variant)"
 
-    @property
-    def name(self) -> str:
-        return super().name + "_argmax"
+    def _name_stem(self) -> str:
+        return super()._name_stem() + "_argmax"
 
     def label(self, train_scores, y_train, scores):
         return (np.asarray(scores) > 0.5).astype(np.int64)

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import torch
 from scipy import stats
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -450,6 +451,38 @@ def test_argmax_variant_shares_the_fit_spec():
     # compiled and eager steps agree only to rounding: a forced setting keys its own fits
     assert NaiveDNN(hidden=(8, 8), max_epochs=4, compile=True).fit_spec() != b.fit_spec()
     assert NaiveDNN().name == "naive_dnn" and NaiveDNNArgmax().name == "naive_dnn_argmax"
+
+
+def test_a_contender_with_other_parameters_is_named_by_them():
+    # Mutation: Contender.name returning the class's name alone -> fails (issue 14, item 1).
+    assert Leekasso().name == "leekasso"
+    assert Leekasso(n_pixels=20).name == "leekasso(n_pixels=20)"
+    assert clone(Leekasso(n_pixels=20)).name == "leekasso(n_pixels=20)"
+    # the engine sets the seed and the device per draw: neither makes another contender
+    assert BeamMLP(random_state=3, device="cuda").name == "beam_mlp"
+    assert BeamMLP(epochs=5, lr=0.01).name == "beam_mlp(epochs=5, lr=0.01)"
+    # Reddit's changes are said by tags, any other setting as for every contender
+    assert NaiveDNNArgmax(activation="Rectifier", rho=0.9).name == "naive_dnn_relu_argmax(rho=0.9)"
+    assert BeamLeekNetNoDecay().name == "beam_leek_net_no_decay"  # a subclass keeps its own
+
+
+def test_a_new_contender_class_names_itself_with_a_class_attribute():
+    class Twenty(Leekasso):
+        name = "leekasso_20"
+
+    assert Twenty().name == "leekasso_20" and Twenty(n_pixels=5).name == "leekasso_20(n_pixels=5)"
+    with pytest.raises(TypeError, match="must be a Python identifier"):
+        type("Bad", (Leekasso,), {"name": "leekasso 20"})
+
+
+def test_two_contenders_with_one_name_are_refused_with_how_to_tell_them_apart():
+    from evidence.curves import Engine, ResultCache
+    from evidence.data import digit_pair, load_source
+
+    engine = Engine(load_source(), 2017, 2017, "cpu", ResultCache(None))
+    with pytest.raises(ValueError, match=r"'leekasso' is given more than once.*n_pixels=20"):
+        engine.curve(task=digit_pair(0, 1), contenders=[Leekasso(), Leekasso()], sizes=(10,),
+                     draws=2)
 
 
 # ------------------------------------------------------------------ 5. the naive net
