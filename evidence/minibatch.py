@@ -242,6 +242,22 @@ def keras_sgd(lr: float, decay: float = 0.0):
 
 # ------------------------------------------------------------------------------- training
 @contextlib.contextmanager
+def one_cpu_thread(device: torch.device):
+    """Run the block with one intra-op thread when ``device`` is the CPU (and restore the
+    count after): torch splits a product's sums by the thread count, so the same net trained
+    with two threads and with one comes out otherwise. Used where the numbers must not depend
+    on the process's thread count (``dense_threads``; ``evidence.pretrain``)."""
+    if device.type != "cpu":
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def dense_threads(stack: NetStack, device: torch.device):
     """On the CPU, run a stack without convolutions with one intra-op thread. With two, the
     batched matmuls split their work by the number of stacked replicates, so a replicate's
@@ -251,16 +267,9 @@ def dense_threads(stack: NetStack, device: torch.device):
     products ran faster (the three Leek-net stack tests: 9 s against 34 s). Convolutional
     stacks keep every thread: they are compute-bound, and a cell's draws are stacked in fixed
     pairs."""
-    spatial = any(layer.kind == "conv" for layer in stack.layers)
-    if device.type != "cpu" or spatial:
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+    if any(layer.kind == "conv" for layer in stack.layers):
+        return contextlib.nullcontext()
+    return one_cpu_thread(device)
 
 
 def train_minibatch(

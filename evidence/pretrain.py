@@ -30,7 +30,6 @@ index (``models.kaplan.pretrain_seed``).
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -46,7 +45,7 @@ from evidence import codehash
 from evidence.data import Source, Task
 from evidence.engine import resolve_device
 from evidence.minibatch import (NetStack, conv, dense, dropout, flatten, init_stack, keras_adam,
-                                pool, train_minibatch)
+                                one_cpu_thread, pool, train_minibatch)
 
 __all__ = ["EPOCHS", "BATCH", "CROSS_DOMAIN_PER_CLASS", "pretraining_images", "Pretrained",
            "pretrain", "cnn_layers"]
@@ -101,23 +100,14 @@ class Pretrained:
                         [p.to(device) for p in self.params])
 
 
-@contextlib.contextmanager
 def one_thread(device: torch.device):
-    """Pretrain on one intra-op thread on the CPU. A convolution's sums are split by the thread
-    count, so with two threads a net came out otherwise than with one (measured 2026-12-01 on
-    the 2-core machine: one epoch, weights up to 0.013 apart; six epochs, up to 0.12, enough to
-    move the fine-tuning claim's numbers), and a serial run (two threads) disagreed with
-    ``pytest -n 2`` or Dask workers (one each). With one thread every process trains the same
-    net; pretraining is paid once per net and cached."""
-    if device.type != "cpu":
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+    """Pretrain on one intra-op thread on the CPU (``minibatch.one_cpu_thread``). A
+    convolution's sums are split by the thread count, so with two threads a net came out
+    otherwise than with one (measured 2026-12-01 on the 2-core machine: one epoch, weights up to
+    0.013 apart; six epochs, up to 0.12, enough to move the fine-tuning claim's numbers), and a
+    serial run (two threads) disagreed with ``pytest -n 2`` or Dask workers (one each). With one
+    thread every process trains the same net; pretraining is paid once per net and cached."""
+    return one_cpu_thread(device)
 
 
 def _key(source: Source, task: Task, seed: int, epochs: int, cross_domain: bool,
