@@ -434,6 +434,13 @@ class ClaimRun:
 
     def curve(self, contenders, *, task=None, sizes=None) -> pd.DataFrame:
         """Paired runs of ``contenders`` on the claim's task at this scale (cached)."""
+        names = [c.name for c in contenders]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:  # before any fit: engine.curve would say so too, but as a traceback
+            pytest.fail(f"{self.spec.id}: claim.curve() is given {', '.join(map(repr, twice))} "
+                        "more than once; a contender's name is its class's name plus the "
+                        "parameters given other values (Leekasso(n_pixels=20) is "
+                        "'leekasso(n_pixels=20)'): pass each setting once", pytrace=False)
         runs = self.engine.curve(task=task or self.task, contenders=contenders,
                                  sizes=tuple(sizes or self.scale.sizes), draws=self.scale.draws)
         self.runs.append(runs)
@@ -480,6 +487,7 @@ class ClaimRun:
         passes; equal and not SUPPORTED raises ClaimNotSupported (shown as a strict xfail);
         different raises VerdictMismatch (a failure). With no recorded expectation (a custom
         scale, other data) the verdict is reported and the test passes with a warning."""
+        self._as_registered(verdict)
         st = _state(self.item.config)
         record = self._record(verdict)
         st["records"].append(record)
@@ -502,6 +510,23 @@ class ClaimRun:
                 + verdict.explain())
         if got != "SUPPORTED":
             raise ClaimNotSupported(f"{got}, as recorded: {expected.evidence}\n" + verdict.explain())
+
+    def _as_registered(self, verdict: stats.Verdict) -> None:
+        """The registry is the truth a reader trusts: what the test compared (each rule's
+        statement, and the contenders in them) must be what its entry lists. A variant swaps
+        a contender, so only the claim and its task probes are held to it."""
+        if self.variant is not None:
+            return
+        done = _comparisons(verdict)
+        where = f"{self.spec.id}: claims/registry.py lists"
+        if sorted(done) != sorted(self.spec.compares):
+            pytest.fail(f"{where} compares={tuple(self.spec.compares)!r}, but the test compared "
+                        f"{tuple(done)!r}; make them agree (the fits are cached: nothing is "
+                        "refitted)", pytrace=False)
+        names = set(_compared(verdict))
+        if names != set(self.spec.contenders):
+            pytest.fail(f"{where} contenders={tuple(self.spec.contenders)!r}, but the test "
+                        f"compared {tuple(sorted(names))!r}; make them agree", pytrace=False)
 
     # -- the report record ------------------------------------------------------------------
     def _record(self, verdict: stats.Verdict) -> dict:
@@ -573,6 +598,20 @@ class ClaimRun:
             **probe,
             **({"effect_unit": "points per unit of log n"} if verdict.rule == "trend" else {}),
         }
+
+
+def _comparisons(verdict: stats.Verdict) -> list[str]:
+    """The comparisons behind a verdict, each as its rule states it (a composite's parts)."""
+    if verdict.parts:
+        return [c for part in verdict.parts for c in _comparisons(part)]
+    return [verdict.statement]
+
+
+def _compared(verdict: stats.Verdict) -> list[str]:
+    """The contenders a verdict compares, in order of appearance."""
+    if verdict.parts:
+        return list(dict.fromkeys(c for part in verdict.parts for c in _compared(part)))
+    return [verdict.better, verdict.baseline]
 
 
 def _holm_probes(records: list[dict]) -> None:

@@ -74,3 +74,43 @@ def test_a_record_says_how_to_reproduce_it_and_its_intervals_stay_in_0_1(tmp_pat
                for r in record["per_size"])
     # Leekasso is perfect in some draws of 0 vs 1 at n = 20: the t interval would pass 1
     assert any(r["ci_high"] == 1.0 for r in record["per_size"]), record["per_size"]
+
+
+def test_one_contender_twice_in_curve_is_one_line_before_any_fit(tmp_path):
+    run = _run(tmp_path, """
+        import pytest
+        from models.leekasso import Leekasso
+
+        @pytest.mark.claim("leek/leekasso-beats-naive-dnn")
+        def test_twenty_pixels(claim):
+            claim.curve([Leekasso(), Leekasso()])
+        """, *TINY, "-k", "0v1")
+    both = run.stdout + run.stderr
+    assert run.returncode == 1 and TRACEBACK not in both and "[fit]" not in both, both
+    (line,) = [x for x in both.splitlines() if "more than once" in x and not x.startswith("FAILED")]
+    assert "'leekasso'" in line and "Leekasso(n_pixels=20) is 'leekasso(n_pixels=20)'" in line
+
+
+def test_a_test_that_compares_otherwise_than_its_registry_entry_is_one_line(tmp_path):
+    # the entry says "leekasso beats naive_dnn"; this test applies the trend rule instead
+    run = _run(tmp_path, """
+        import pytest
+        from models.leekasso import Leekasso
+        from models.leeknet import NaiveDNN
+
+        @pytest.mark.claim("leek/leekasso-beats-naive-dnn")
+        def test_leekasso_beats_naive_dnn(claim):
+            runs = claim.curve([Leekasso(), NaiveDNN()])
+            claim.check(claim.paired(runs, better="leekasso", baseline="naive_dnn")
+                        .trend(decreasing=True))
+        """, *TINY, "-k", "0v1")
+    both = run.stdout + run.stderr
+    assert run.returncode == 1 and TRACEBACK not in both, both
+    lines = [x for x in both.splitlines() if "claims/registry.py lists compares=" in x
+             and not x.startswith("FAILED")]
+    assert len(lines) == 1, both
+    assert "('leekasso beats naive_dnn',)" in lines[0]
+    assert "('the difference leekasso - naive_dnn decreases as n grows',)" in lines[0]
+    # no verdict is reported for a test that is not the registered one
+    (record,) = json.loads((tmp_path / "report" / "claims.json").read_text())["claims"]
+    assert record["verdict"] == "ERROR" and "compares=" in record["explanation"]

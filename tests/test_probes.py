@@ -1,6 +1,8 @@
 """Probes (the Leek and Beam claims rerun on another digit pair), composite verdicts, and the
 report's digit-pair figures."""
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -15,6 +17,17 @@ def test_every_leek_and_beam_claim_has_the_hard_pair_as_probe():
     for cid in probed:
         assert "4v9" in registry.CLAIMS[cid].probes, cid
     assert registry.CLAIMS["robinson/zero-one-is-too-easy"].tasks == ("0v1", "4v9")
+
+
+def test_every_claim_lists_what_it_compares_with_exactly_its_contenders():
+    # the plugin holds each run to these (evidence.plugin.ClaimRun._as_registered); here the
+    # entry is held to itself: every contender it lists is in some comparison, and no other
+    for spec in registry.CLAIMS.values():
+        assert spec.compares, spec.id
+        named = {w for text in spec.compares for w in re.findall(r"[a-z][a-z0-9_]+", text)}
+        assert set(spec.contenders) <= named, spec.id
+        other = {w for w in named if "_" in w} - set(spec.contenders)
+        assert not other, (spec.id, other)
 
 
 def test_holm_uses_the_registry_family_of_the_scale():
