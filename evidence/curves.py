@@ -198,7 +198,7 @@ class Engine:
                     out[(n, d)] = fit
                 done += len(part)
                 if self.progress:
-                    self.progress(f"{task.name} {rep.fit_spec()['fit']:<16} n={n:<3} "
+                    self.progress(f"{task.name} {rep.name:<22} n={n:<3} "
                                   f"{len(part)} draw(s) fitted in {time.perf_counter() - t0:5.1f}s"
                                   f" ({done}/{draws} done)")
         return out

@@ -193,6 +193,6 @@ class DaskEngine(LockedEngine):
                     self._memo[key] = fit
                 done += 1
                 if self.progress:
-                    self.progress(f"{task.name} {rep.fit_spec()['fit']:<16} n={n:<3} "
+                    self.progress(f"{task.name} {rep.name:<22} n={n:<3} "
                                   f"{len(part)} draw(s) fitted on the cluster in {seconds:5.1f}s")
         return done
