@@ -351,7 +351,7 @@ def test_resumed_run_fits_only_what_is_missing_and_matches_a_fresh_run(runs):
     assert len(c.fit_lines) == CELLS, c.describe()
     assert len(b.fit_lines) == CELLS - (FAULT_AT_CELL - 1), b.describe()
     assert len(b.fit_lines) < len(c.fit_lines)
-    assert "NaiveDNN" in b.fit_lines[0] and "n=20" in b.fit_lines[0], b.describe()
+    assert "naive_dnn" in b.fit_lines[0] and "n=20" in b.fit_lines[0], b.describe()
     assert runs["npz_after_B"] == CELLS * DRAWS
 
     rb, rc = _report(runs["dirs"]["B"]), _report(runs["dirs"]["C"])

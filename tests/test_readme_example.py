@@ -3,8 +3,10 @@ claim in ten minutes, from the README alone").
 
 The test takes the README's own code blocks — each marked by an HTML comment
 ``<!-- example: ... -->`` on the line above it — and does what the README says with them, in
-a copy of the project's ``claims/`` package: append the registry entry, write the test file,
-run the command, read the verdict in the report, append the recorded verdict and run again.
+a copy of the project's ``claims/`` and ``evidence/`` packages: append the registry entry,
+write the test file, run the pilot and append the power plan it prints (checked by
+``tests/test_scales.py``), run the claim, read the verdict in the report, append the recorded
+verdict and run again.
 """
 from __future__ import annotations
 
@@ -23,20 +25,27 @@ MARKED = re.compile(r"<!-- example: (?P<what>[^>]+?) -->\n```(?:\w+)\n(?P<code>.
 
 def _examples() -> dict[str, str]:
     blocks = {m["what"]: m["code"] for m in MARKED.finditer((ROOT / "README.md").read_text())}
-    assert set(blocks) == {"append to claims/registry.py", "claims/test_you.py", "run",
+    assert set(blocks) == {"append to claims/registry.py", "claims/test_you.py", "pilot",
+                           "append to evidence/scales.py", "run",
                            "append to claims/registry.py, after the run"}, sorted(blocks)
     return blocks
 
 
 def _run(project: Path, command: str) -> subprocess.CompletedProcess:
     argv = shlex.split(command)
-    assert argv[:3] == [".venv/bin/python", "-m", "pytest"], argv
-    # this project's interpreter, a throwaway result cache, and the copy's claims/ first
-    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *argv[3:],
-            "--results-cache", str(project / "cache")]
+    assert argv[:2] == [".venv/bin/python", "-m"], argv
+    # this project's interpreter, a throwaway result cache, and the copy's packages first
+    argv = [sys.executable, *argv[1:]]
+    if argv[2] == "pytest":
+        argv[3:3] = ["-p", "no:cacheprovider"]
+        argv += ["--results-cache", str(project / "cache")]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(argv, cwd=project, env=env, capture_output=True, text=True,
                           timeout=600)
+
+
+def _undated(text: str) -> str:
+    return re.sub(r"\d{4}-\d{2}-\d{2}", "DATE", text).strip()
 
 
 def test_the_readme_worked_example_runs_as_written(tmp_path):
@@ -47,11 +56,33 @@ def test_the_readme_worked_example_runs_as_written(tmp_path):
         shutil.copy(ROOT / name, project / name)
     for name in ("__init__.py", "registry.py"):
         shutil.copy(ROOT / "claims" / name, project / "claims" / name)
+    shutil.copytree(ROOT / "evidence", project / "evidence",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (project / "tests").mkdir()
+    for name in ("__init__.py", "test_scales.py"):
+        shutil.copy(ROOT / "tests" / name, project / "tests" / name)
     registry = project / "claims" / "registry.py"
     registry.write_text(registry.read_text() + "\n" + blocks["append to claims/registry.py"])
     (project / "claims" / "test_you.py").write_text(blocks["claims/test_you.py"])
 
-    # step 4: the claim runs and reports its verdict, with none recorded yet
+    # step 4: a pilot on root seed 1 prints the power plan the README shows
+    pilot_run, plan = [_run(project, line) for line in blocks["pilot"].strip().splitlines()]
+    assert pilot_run.returncode == 0, (pilot_run.stdout + pilot_run.stderr)[-3000:]
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    printed = "\n".join(x for x in plan.stdout.splitlines() if not x.startswith("#"))
+    assert _undated(printed) == _undated(blocks["append to evidence/scales.py"]), plan.stdout
+    powers = [x for x in plan.stdout.splitlines() if x.startswith("# small scale")]
+    assert len(powers) == 1 and "power 0.870" in powers[0], plan.stdout
+    scales = project / "evidence" / "scales.py"
+    scales.write_text(scales.read_text() + "\n" + blocks["append to evidence/scales.py"])
+    planned = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                              "tests/test_scales.py", "-k", "has_power and you/leekasso-20"],
+                             cwd=project,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                             text=True, timeout=600)
+    assert planned.returncode == 0 and "2 passed" in planned.stdout, planned.stdout[-3000:]
+
+    # step 5: the claim runs and reports its verdict, with none recorded yet
     first = _run(project, blocks["run"])
     both = first.stdout + first.stderr
     assert first.returncode == 0, both[-3000:]
@@ -67,7 +98,7 @@ def test_the_readme_worked_example_runs_as_written(tmp_path):
                                                       "small", record["verdict"]]
     assert row[0].strip() in readme, row[0]
 
-    # step 5: the recorded verdict is the one the run gives, so the second run passes
+    # step 6: the recorded verdict is the one the run gives, so the second run passes
     recorded = blocks["append to claims/registry.py, after the run"]
     assert f'"{record["verdict"]}"' in recorded
     registry.write_text(registry.read_text() + "\n" + recorded)
