@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 PYTEST := $(PY) -m pytest
 OK5    := || [ $$? -eq 5 ]
 
-.PHONY: report test full bench nightly stability venv clean
+.PHONY: report test full bench nightly stability time-scaleout venv clean
 venv: $(STAMP)
 
 $(STAMP): requirements.txt
@@ -44,6 +44,11 @@ SEEDS  ?= 10
 SPLITS ?= 10
 stability: $(STAMP)
 	$(PY) -m evidence.stability run --seeds $(SEEDS) --splits $(SPLITS) -- $(ARGS)
+
+## time-scaleout: serial, -n 2 and --dask local:2 on the same claims from empty caches, median of
+## ROUNDS (3) rounds (scripts/time-scaleout): PATHS (claims/) and ARGS select, e.g. ARGS="-k test_leek"
+time-scaleout: $(STAMP)
+	PY=$(PY) scripts/time-scaleout
 
 clean:
 	rm -rf $(VENV) .claims-cache .pytest_cache reports/*

@@ -194,3 +194,20 @@ def test_a_design_error_under_pytest_n_is_one_line_per_claim_not_an_internal_err
     said = [line for line in both.splitlines()
             if line.startswith("size 2000 is larger than the training pool of 500 examples")]
     assert len(said) == 2, both
+
+
+def test_the_timing_script_times_the_three_modes_and_compares_their_numbers(tmp_path):
+    pytest.importorskip("xdist")
+    run = subprocess.run(
+        ["scripts/time-scaleout"], cwd=ROOT, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "PY": sys.executable, "OUT": str(tmp_path / "t"), "ROUNDS": "1",
+             "PATHS": "claims/test_leek.py",
+             "ARGS": "-k 'leekasso_beats and 0v1' --sizes 10,20 --draws 3"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = [x for x in run.stdout.splitlines() if "median" in x]
+    assert [x.split(":")[0] for x in lines] == ["serial", "xdist", "dask"], run.stdout
+    assert all("numbers the same as the first serial run's" in x for x in lines), run.stdout
+    assert "1.00 times as fast as serial" in lines[0]
+    bad = subprocess.run(["scripts/time-scaleout"], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "PY": sys.executable, "ROUNDS": "x"})
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
