@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import numpy as np
@@ -99,11 +100,11 @@ def _python(spec, pilots: dict, plan: PowerPlan) -> str:
     for key, p in pilots.items():
         lines.append(f"PILOT_SEED1[{key!r}] = _pilot({p['draws']}, {p['n']}, "
                      f"mean={p['mean']}, sd={p['sd']},\n    source={p['source']!r})")
+    settings = [f for f in fields(PowerPart) if f.default is not MISSING]
     parts = []
     for part in plan.all_of:
-        extra = "".join(f", {k}={getattr(part, k)!r}" for k, default in
-                        (("task", "0v1"), ("margin", 0.0), ("outcome", "SUPPORTED"))
-                        if getattr(part, k) != default)
+        extra = "".join(f", {f.name}={getattr(part, f.name)!r}" for f in settings
+                        if getattr(part, f.name) != f.default)
         parts.append(f"    PowerPart({part.rule!r}, {part.better!r}, {part.baseline!r}, "
                      f"{part.effect!r}, {part.spread!r}{extra}),")
     lines.append(f"POWER_PLANS[{spec.id!r}] = PowerPlan((\n" + "\n".join(parts)

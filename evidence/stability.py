@@ -174,8 +174,9 @@ def markdown_table(summary: dict) -> list[str]:
     lines = []
     for row in summary["claims"]:
         flag = ("**fragile** (" + " and ".join(row["fragile"]) + ")") if row["fragile"] else "stable"
+        effects = _range_text(row["seeds"]["effects"] + row["splits"]["effects"])
         lines.append(f"| {row['id']} | {row['task']} | {_counts_text(row['seeds'])} | "
-                     f"{_counts_text(row['splits'])} | {_range_text(row['seeds']['effects'] + row['splits']['effects'])} | {flag} |")
+                     f"{_counts_text(row['splits'])} | {effects} | {flag} |")
     return head + lines
 
 

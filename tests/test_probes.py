@@ -2,13 +2,15 @@
 report's digit-pair figures."""
 
 import re
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 
 from claims import registry
 from evidence import report as rp
-from evidence.plugin import _holm_probes
+from evidence import stats
+from evidence.plugin import ClaimRun, _holm_probes
 
 
 def test_every_leek_and_beam_claim_has_the_hard_pair_as_probe():
@@ -113,3 +115,30 @@ def test_variant_probes_run_on_the_claims_own_task():
     for cid, other in registry.CLAIMS.items():  # a variant's name is never a digit pair
         assert not set(other.variants) & {other.task, *other.probes, *other.full_probes}, cid
         assert set(dict(other.variant_options)) <= set(other.variants), cid
+
+
+def _registered(spec, variant=None):
+    run = ClaimRun.__new__(ClaimRun)  # only what the registry check reads
+    run.spec, run.variant = spec, variant
+    return run
+
+
+def test_a_run_is_held_to_its_registry_entry_comparisons_and_contenders():
+    rows = [{"n": n, "draw": d, "contender": c, "test_acc": 0.9 + 0.01 * (c == "a") + 0.001 * d}
+            for n in (10, 20) for d in range(4) for c in ("a", "b", "c")]
+    runs = pd.DataFrame(rows)
+    a_b = stats.paired(runs, better="a", baseline="b", seed=1).beats()
+    a_c = stats.paired(runs, better="a", baseline="c", seed=1).beats()
+    spec = registry.ClaimSpec("you/a-beats-b", "A beats B.", "you", "rule", "0v1", ("a", "b"),
+                              compares=("a beats b",))
+    ClaimRun._as_registered(_registered(spec), a_b)  # as registered: passes
+    with pytest.raises(pytest.fail.Exception, match=r"lists compares=\('a beats b',\), but the "
+                       r"test compared \('a beats c',\)"):
+        ClaimRun._as_registered(_registered(spec), a_c)
+    # comparisons as listed, contenders not: an entry that contradicts itself
+    wrong = replace(spec, contenders=("a", "b", "c"))
+    with pytest.raises(pytest.fail.Exception, match=r"lists contenders=\('a', 'b', 'c'\), but "
+                       r"the test compared \('a', 'b'\)"):
+        ClaimRun._as_registered(_registered(wrong), a_b)
+    # a variant swaps a contender by design: not held to the entry
+    ClaimRun._as_registered(_registered(spec, variant="other"), a_c)
