@@ -5,8 +5,8 @@ The test takes the README's own code blocks — each marked by an HTML comment
 ``<!-- example: ... -->`` on the line above it — and does what the README says with them, in
 a copy of the project's ``claims/`` and ``evidence/`` packages: append the registry entry,
 write the test file, run the pilot and append the power plan it prints (checked by
-``tests/test_scales.py``), run the claim, read the verdict in the report, append the recorded
-verdict and run again.
+``tests/test_scales.py``), run the claim, read the verdict in the report, print the statement that records it
+(``evidence.expect``), append it and run again.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ MARKED = re.compile(r"<!-- example: (?P<what>[^>]+?) -->\n```(?:\w+)\n(?P<code>.
 def _examples() -> dict[str, str]:
     blocks = {m["what"]: m["code"] for m in MARKED.finditer((ROOT / "README.md").read_text())}
     assert set(blocks) == {"append to claims/registry.py", "claims/test_you.py", "pilot",
-                           "append to evidence/scales.py", "run",
+                           "append to evidence/scales.py", "run", "record",
                            "append to claims/registry.py, after the run"}, sorted(blocks)
     return blocks
 
@@ -105,8 +105,12 @@ def test_the_readme_worked_example_runs_as_written(tmp_path):
                                                       "small", record["verdict"]]
     assert row[0].strip() in readme, row[0]
 
-    # step 6: the recorded verdict is the one the run gives, so the second run passes
+    # step 6: evidence.expect prints the statement the README shows (dates aside), which
+    # records the verdict the run gave, so the second run passes
     recorded = blocks["append to claims/registry.py, after the run"]
+    printed = _run(project, blocks["record"].strip())
+    assert printed.returncode == 0, printed.stdout + printed.stderr
+    assert _undated(printed.stdout) == _undated(recorded), printed.stdout
     assert f'"{record["verdict"]}"' in recorded
     registry.write_text(registry.read_text() + "\n" + recorded)
     second = _run(project, blocks["run"])
