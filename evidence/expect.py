@@ -3,13 +3,14 @@
     python -m evidence.expect REPORT_DIR [--all]
 
 After a real run, each claim (not a probe) whose verdict has no expectation in the registry
-(as it is now) for its task, scale and kind of data is printed as one ``EXPECTED[...] = Expected(...)`` statement,
-ready to append to ``claims/registry.py``. Its evidence says where the verdict came from (the
-protocol version, scale, root and split seeds, data, device and date of the run that made the
-record) and what the rule found: the effect with its 90% interval and p, and for a claim of
-several parts each part's verdict. With ``--all``, claims whose recorded verdict equals the
-run's are printed too, and a claim whose run disagrees with its record is printed with a
-comment that says so: a verdict that moved is a finding to read, not a line to paste over.
+(as it is now) for its task, scale and kind of data is printed as one
+``EXPECTED[...] = Expected(...)`` statement, ready to append to ``claims/registry.py``. Its
+evidence says where the verdict came from (the protocol version, scale, root and split seeds,
+data, device and date of the run that made the record) and what the rule found: the effect
+with its 90% interval and p, and for a claim of several parts each part's verdict. A claim
+whose run disagrees with its recorded verdict is printed under a comment that says so: a
+verdict that moved is a finding to read, not a line to paste over. ``--all`` prints the claims
+whose recorded verdict the run confirms as well.
 
 Nothing is written: which verdicts to record is the researcher's decision (README, "Adding a
 claim", step 6), and a verdict is never recorded to make a test pass.
