@@ -389,6 +389,37 @@ EXPECTED[("robinson/centre-edge-rule-suffices", "0v1", "full", "bundled")] = Exp
     "REFUTED", "protocol v2, scale full, seed 2017, split seed 2017, bundled data, CPU, "
                "2026-12-01: -6.4 [-6.9, -6.0] points, p of the REFUTED side < 1e-4")
 
+EXPECTED[("beam/tuned-cnn-beats-leekasso", "0v1", "full", "bundled")] = Expected(
+    "SUPPORTED", "protocol v2, scale full, seed 2017, split seed 2017, bundled data, "
+                 "CPU, 2026-12-01: +2.5 [+2.1, +2.9] points, p < 1e-4")
+EXPECTED[("robinson/zero-one-is-too-easy", "0v1+4v9", "full", "bundled")] = Expected(
+    "REFUTED", "protocol v2, scale full, seed 2017, split seed 2017, bundled data, CPU, "
+               "2026-12-01: -0.6 [-0.7, -0.4] points, p of the REFUTED side = 6.0e-04 "
+               "(leekasso matches beam_cnn within ±1.0 points (on 0v1): SUPPORTED, "
+               "-0.6 [-0.7, -0.4] points, p = 6.0e-04; "
+               "centre_edge_rule matches beam_cnn within ±1.0 points (on 0v1): REFUTED, "
+               "-7.5 [-8.0, -7.2] points, p of the REFUTED side < 1e-4; "
+               "beam_mlp matches beam_cnn within ±1.0 points (on 0v1): SUPPORTED, "
+               "-0.3 [-0.4, -0.2] points, p < 1e-4; "
+               "beam_cnn beats leekasso by more than 1.0 points (on 0v1): REFUTED, "
+               "+0.6 [+0.4, +0.7] points, p of the REFUTED side = 6.0e-04; beam_cnn "
+               "beats centre_edge_rule by more than 1.0 points (on 0v1): SUPPORTED, "
+               "+7.5 [+7.2, +8.0] points, p < 1e-4; "
+               "beam_cnn beats beam_mlp by more than 1.0 points (on 0v1): REFUTED, "
+               "+0.3 [+0.2, +0.4] points, p of the REFUTED side < 1e-4; "
+               "leekasso matches beam_cnn within ±1.0 points (on 4v9): REFUTED, "
+               "-11.0 [-11.9, -10.3] points, p of the REFUTED side < 1e-4; "
+               "centre_edge_rule matches beam_cnn within ±1.0 points (on 4v9): REFUTED, "
+               "-30.8 [-31.9, -29.9] points, p of the REFUTED side < 1e-4; "
+               "beam_mlp matches beam_cnn within ±1.0 points (on 4v9): REFUTED, "
+               "-5.3 [-6.5, -4.7] points, p of the REFUTED side < 1e-4; "
+               "beam_cnn beats leekasso by more than 1.0 points (on 4v9): SUPPORTED, "
+               "+11.0 [+10.3, +11.9] points, p < 1e-4; beam_cnn beats centre_edge_rule "
+               "by more than 1.0 points (on 4v9): SUPPORTED, +30.8 [+29.9, "
+               "+31.9] points, p < 1e-4; "
+               "beam_cnn beats beam_mlp by more than 1.0 points (on 4v9): SUPPORTED, "
+               "+5.3 [+4.7, +6.5] points, p < 1e-4)")
+
 
 def get(claim_id: str) -> ClaimSpec:
     try:
