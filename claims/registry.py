@@ -333,93 +333,95 @@ EXPECTED: dict[tuple[str, str, str, str], Expected] = {
 
 
 # The full scale (n = 10, 15, ..., 80 x 20 draws, the CNN grid too; probes on 4 vs 9 and 7 vs 9;
-# the word tasks' sizes x 20 draws), recorded from its first complete run: CPU, 2026-12-01, in
-# five chunks into one report folder (README, "The full scale"), printed by
-# `python -m evidence.expect` from that report.
-EXPECTED[("kaplan/finetuning-beats-scratch", "4v9", "full", "bundled")] = Expected(
-    "REFUTED", "protocol v2, scale full, seed 2017, split seed 2017, bundled data, CPU, "
-               "2026-12-01: -0.9 [-1.2, -0.6] points, p of the REFUTED side < 1e-4")
-EXPECTED[("reddit/augmentation-helps", "0v1", "full", "bundled")] = Expected(
-    "SUPPORTED", "protocol v2, scale full, seed 2017, split seed 2017, bundled data, "
-                 "CPU, 2026-12-01: +3.4 [+3.1, +3.7] points, p < 1e-4")
-EXPECTED[("reddit/dropout-helps", "0v1", "full", "bundled")] = Expected(
-    "SUPPORTED", "protocol v2, scale full, seed 2017, split seed 2017, bundled data, "
-                 "CPU, 2026-12-01: +2.6 [+2.2, +2.9] points, p < 1e-4")
-EXPECTED[("reddit/relu-beats-tanh", "0v1", "full", "bundled")] = Expected(
-    "REFUTED", "protocol v2, scale full, seed 2017, split seed 2017, bundled data, CPU, "
-               "2026-12-01: -0.3 [-0.8, +0.2] points, p of the REFUTED side = 0.010")
-EXPECTED[("reddit/net-too-big", "0v1", "full", "bundled")] = Expected(
-    "REFUTED", "protocol v2, scale full, seed 2017, split seed 2017, bundled data, CPU, "
-               "2026-12-01: -5.2 [-5.6, -4.7] points, p of the REFUTED side < 1e-4")
-EXPECTED[("reddit/modern-recipe-helps", "0v1", "full", "bundled")] = Expected(
-    "REFUTED", "protocol v2, scale full, seed 2017, split seed 2017, bundled data, CPU, "
-               "2026-12-01: -5.9 [-7.1, -4.6] points, p of the REFUTED side < 1e-4")
-EXPECTED[("leek/leekasso-beats-naive-dnn", "0v1", "full", "bundled")] = Expected(
-    "SUPPORTED", "protocol v2, scale full, seed 2017, split seed 2017, bundled data, "
-                 "CPU, 2026-12-01: +5.0 [+4.4, +5.6] points, p < 1e-4")
-EXPECTED[("leek/gap-narrows-with-n", "0v1", "full", "bundled")] = Expected(
-    "SUPPORTED", "protocol v2, scale full, seed 2017, split seed 2017, bundled data, "
-                 "CPU, 2026-12-01: -3.7 [-5.5, -1.8] points per unit of log n, "
-                 "p = 5.7e-04")
-EXPECTED[("leek/label-rule-artefact", "0v1", "full", "bundled")] = Expected(
-    "SUPPORTED", "protocol v2, scale full, seed 2017, split seed 2017, bundled data, "
-                 "CPU, 2026-12-01: +3.2 [+2.7, +3.7] points, p < 1e-4")
-EXPECTED[("autokad/nn-matches-histogram-svm", "words:noun-v-verb", "full", "words")] = Expected(
-    "REFUTED", "protocol v2, scale full, seed 2017, split seed 2017, word tasks, CPU, "
-               "2026-12-01: -0.8 [-1.0, -0.5] points, p of the REFUTED side = 3.0e-04 "
-               "(tuned_mlp matches histogram_svm within ±2.0 points: SUPPORTED, "
-               "-0.8 [-1.0, -0.5] points, p < 1e-4; "
-               "histogram_svm beats rbf_svm: REFUTED, +0.1 [-0.2, +0.3] points, "
-               "p of the REFUTED side = 0.008; tuned_mlp beats rbf_svm: REFUTED, "
-               "-0.7 [-0.9, -0.5] points, p of the REFUTED side < 1e-4)")
-EXPECTED[("beam/tuned-mlp-beats-leekasso", "0v1", "full", "bundled")] = Expected(
-    "SUPPORTED", "protocol v2, scale full, seed 2017, split seed 2017, bundled data, "
-                 "CPU, 2026-12-01: +2.2 [+1.8, +2.6] points, p < 1e-4")
-EXPECTED[("beam/training-not-overfitting", "0v1", "full", "bundled")] = Expected(
-    "SUPPORTED", "protocol v2, scale full, seed 2017, split seed 2017, bundled data, "
-                 "CPU, 2026-12-01: -0.1 [-0.4, +0.4] points, p = 2.0e-04 "
-                 "(well_trained_leek_net is no worse than leekasso by more than 1.0 "
-                 "points: SUPPORTED, -0.1 [-0.4, +0.4] points, p = 2.0e-04; "
-                 "well_trained_leek_net beats naive_dnn_argmax: SUPPORTED, +1.8 [+1.5, "
-                 "+2.1] points, p < 1e-4)")
-EXPECTED[("beam/sgd-settings-matter", "0v1", "full", "bundled")] = Expected(
-    "SUPPORTED", "protocol v2, scale full, seed 2017, split seed 2017, bundled data, "
-                 "CPU, 2026-12-01: +11.4 [+10.8, +12.0] points, p < 1e-4")
-EXPECTED[("robinson/centre-edge-rule-suffices", "0v1", "full", "bundled")] = Expected(
-    "REFUTED", "protocol v2, scale full, seed 2017, split seed 2017, bundled data, CPU, "
-               "2026-12-01: -6.4 [-6.9, -6.0] points, p of the REFUTED side < 1e-4")
-
-EXPECTED[("beam/tuned-cnn-beats-leekasso", "0v1", "full", "bundled")] = Expected(
-    "SUPPORTED", "protocol v2, scale full, seed 2017, split seed 2017, bundled data, "
-                 "CPU, 2026-12-01: +2.5 [+2.1, +2.9] points, p < 1e-4")
-EXPECTED[("robinson/zero-one-is-too-easy", "0v1+4v9", "full", "bundled")] = Expected(
-    "REFUTED", "protocol v2, scale full, seed 2017, split seed 2017, bundled data, CPU, "
-               "2026-12-01: -0.6 [-0.7, -0.4] points, p of the REFUTED side = 6.0e-04 "
-               "(leekasso matches beam_cnn within ±1.0 points (on 0v1): SUPPORTED, "
-               "-0.6 [-0.7, -0.4] points, p = 6.0e-04; "
-               "centre_edge_rule matches beam_cnn within ±1.0 points (on 0v1): REFUTED, "
-               "-7.5 [-8.0, -7.2] points, p of the REFUTED side < 1e-4; "
-               "beam_mlp matches beam_cnn within ±1.0 points (on 0v1): SUPPORTED, "
-               "-0.3 [-0.4, -0.2] points, p < 1e-4; "
-               "beam_cnn beats leekasso by more than 1.0 points (on 0v1): REFUTED, "
-               "+0.6 [+0.4, +0.7] points, p of the REFUTED side = 6.0e-04; beam_cnn "
-               "beats centre_edge_rule by more than 1.0 points (on 0v1): SUPPORTED, "
-               "+7.5 [+7.2, +8.0] points, p < 1e-4; "
-               "beam_cnn beats beam_mlp by more than 1.0 points (on 0v1): REFUTED, "
-               "+0.3 [+0.2, +0.4] points, p of the REFUTED side < 1e-4; "
-               "leekasso matches beam_cnn within ±1.0 points (on 4v9): REFUTED, "
-               "-11.0 [-11.9, -10.3] points, p of the REFUTED side < 1e-4; "
-               "centre_edge_rule matches beam_cnn within ±1.0 points (on 4v9): REFUTED, "
-               "-30.8 [-31.9, -29.9] points, p of the REFUTED side < 1e-4; "
-               "beam_mlp matches beam_cnn within ±1.0 points (on 4v9): REFUTED, "
-               "-5.3 [-6.5, -4.7] points, p of the REFUTED side < 1e-4; "
-               "beam_cnn beats leekasso by more than 1.0 points (on 4v9): SUPPORTED, "
-               "+11.0 [+10.3, +11.9] points, p < 1e-4; beam_cnn beats centre_edge_rule "
-               "by more than 1.0 points (on 4v9): SUPPORTED, +30.8 [+29.9, "
-               "+31.9] points, p < 1e-4; "
-               "beam_cnn beats beam_mlp by more than 1.0 points (on 4v9): SUPPORTED, "
-               "+5.3 [+4.7, +6.5] points, p < 1e-4)")
-
+# the word tasks' sizes x 20 draws), recorded from its first complete run, in five runs into one
+# report folder (README, "The full scale"); each entry's numbers as `python -m evidence.expect`
+# printed them from that report.
+_FULL_RUN = "protocol v2, scale full, seed 2017, split seed 2017, bundled data, CPU, 2026-12-01"
+_FULL_WORDS_RUN = ("protocol v2, scale full, seed 2017, split seed 2017, wordfreq 3.1.1 and "
+                   "lemminflect 0.2.3, CPU, 2026-12-01")
+EXPECTED.update({
+    ("leek/leekasso-beats-naive-dnn", "0v1", "full", "bundled"): Expected(
+        "SUPPORTED", f"{_FULL_RUN}: "
+                     "+5.0 [+4.4, +5.6] points, p < 1e-4"),
+    ("leek/gap-narrows-with-n", "0v1", "full", "bundled"): Expected(
+        "SUPPORTED", f"{_FULL_RUN}: "
+                     "-3.7 [-5.5, -1.8] points per unit of log n, p = 5.7e-04"),
+    ("leek/label-rule-artefact", "0v1", "full", "bundled"): Expected(
+        "SUPPORTED", f"{_FULL_RUN}: "
+                     "+3.2 [+2.7, +3.7] points, p < 1e-4"),
+    ("beam/tuned-cnn-beats-leekasso", "0v1", "full", "bundled"): Expected(
+        "SUPPORTED", f"{_FULL_RUN}: "
+                     "+2.5 [+2.1, +2.9] points, p < 1e-4"),
+    ("beam/tuned-mlp-beats-leekasso", "0v1", "full", "bundled"): Expected(
+        "SUPPORTED", f"{_FULL_RUN}: "
+                     "+2.2 [+1.8, +2.6] points, p < 1e-4"),
+    ("beam/training-not-overfitting", "0v1", "full", "bundled"): Expected(
+        "SUPPORTED", f"{_FULL_RUN}: "
+                     "-0.1 [-0.4, +0.4] points, p = 2.0e-04 (well_trained_leek_net is "
+                     "no worse than leekasso by more than 1.0 points: SUPPORTED, "
+                     "-0.1 [-0.4, +0.4] points, p = 2.0e-04; "
+                     "well_trained_leek_net beats naive_dnn_argmax: SUPPORTED, "
+                     "+1.8 [+1.5, +2.1] points, p < 1e-4)"),
+    ("beam/sgd-settings-matter", "0v1", "full", "bundled"): Expected(
+        "SUPPORTED", f"{_FULL_RUN}: "
+                     "+11.4 [+10.8, +12.0] points, p < 1e-4"),
+    ("robinson/centre-edge-rule-suffices", "0v1", "full", "bundled"): Expected(
+        "REFUTED", f"{_FULL_RUN}: "
+                   "-6.4 [-6.9, -6.0] points, p of the REFUTED side < 1e-4"),
+    ("robinson/zero-one-is-too-easy", "0v1+4v9", "full", "bundled"): Expected(
+        "REFUTED", f"{_FULL_RUN}: "
+                   "-0.6 [-0.7, -0.4] points, p of the REFUTED side = 6.0e-04 (leekasso "
+                   "matches beam_cnn within ±1.0 points (on 0v1): SUPPORTED, "
+                   "-0.6 [-0.7, -0.4] points, p = 6.0e-04; centre_edge_rule matches "
+                   "beam_cnn within ±1.0 points (on 0v1): REFUTED, -7.5 [-8.0, "
+                   "-7.2] points, p of the REFUTED side < 1e-4; "
+                   "beam_mlp matches beam_cnn within ±1.0 points (on 0v1): SUPPORTED, "
+                   "-0.3 [-0.4, -0.2] points, p < 1e-4; "
+                   "beam_cnn beats leekasso by more than 1.0 points (on 0v1): REFUTED, "
+                   "+0.6 [+0.4, +0.7] points, p of the REFUTED side = 6.0e-04; beam_cnn "
+                   "beats centre_edge_rule by more than 1.0 points (on 0v1): SUPPORTED, "
+                   "+7.5 [+7.2, +8.0] points, p < 1e-4; "
+                   "beam_cnn beats beam_mlp by more than 1.0 points (on 0v1): REFUTED, "
+                   "+0.3 [+0.2, +0.4] points, p of the REFUTED side < 1e-4; "
+                   "leekasso matches beam_cnn within ±1.0 points (on 4v9): REFUTED, "
+                   "-11.0 [-11.9, -10.3] points, p of the REFUTED side < 1e-4; "
+                   "centre_edge_rule matches beam_cnn within ±1.0 points (on 4v9): "
+                   "REFUTED, -30.8 [-31.9, -29.9] points, p of the REFUTED side < 1e-4; "
+                   "beam_mlp matches beam_cnn within ±1.0 points (on 4v9): REFUTED, "
+                   "-5.3 [-6.5, -4.7] points, p of the REFUTED side < 1e-4; beam_cnn "
+                   "beats leekasso by more than 1.0 points (on 4v9): SUPPORTED, "
+                   "+11.0 [+10.3, +11.9] points, p < 1e-4; beam_cnn beats "
+                   "centre_edge_rule by more than 1.0 points (on 4v9): SUPPORTED, "
+                   "+30.8 [+29.9, +31.9] points, p < 1e-4; beam_cnn beats beam_mlp by "
+                   "more than 1.0 points (on 4v9): SUPPORTED, +5.3 [+4.7, +6.5] points, "
+                   "p < 1e-4)"),
+    ("kaplan/finetuning-beats-scratch", "4v9", "full", "bundled"): Expected(
+        "REFUTED", f"{_FULL_RUN}: "
+                   "-0.9 [-1.2, -0.6] points, p of the REFUTED side < 1e-4"),
+    ("autokad/nn-matches-histogram-svm", "words:noun-v-verb", "full", "words"): Expected(
+        "REFUTED", f"{_FULL_WORDS_RUN}: "
+                   "-0.8 [-1.0, -0.5] points, p of the REFUTED side = 3.0e-04 "
+                   "(tuned_mlp matches histogram_svm within ±2.0 points: SUPPORTED, "
+                   "-0.8 [-1.0, -0.5] points, p < 1e-4; "
+                   "histogram_svm beats rbf_svm: REFUTED, +0.1 [-0.2, +0.3] points, "
+                   "p of the REFUTED side = 0.008; tuned_mlp beats rbf_svm: REFUTED, "
+                   "-0.7 [-0.9, -0.5] points, p of the REFUTED side < 1e-4)"),
+    ("reddit/augmentation-helps", "0v1", "full", "bundled"): Expected(
+        "SUPPORTED", f"{_FULL_RUN}: "
+                     "+3.4 [+3.1, +3.7] points, p < 1e-4"),
+    ("reddit/dropout-helps", "0v1", "full", "bundled"): Expected(
+        "SUPPORTED", f"{_FULL_RUN}: "
+                     "+2.6 [+2.2, +2.9] points, p < 1e-4"),
+    ("reddit/relu-beats-tanh", "0v1", "full", "bundled"): Expected(
+        "REFUTED", f"{_FULL_RUN}: "
+                   "-0.3 [-0.8, +0.2] points, p of the REFUTED side = 0.010"),
+    ("reddit/net-too-big", "0v1", "full", "bundled"): Expected(
+        "REFUTED", f"{_FULL_RUN}: "
+                   "-5.2 [-5.6, -4.7] points, p of the REFUTED side < 1e-4"),
+    ("reddit/modern-recipe-helps", "0v1", "full", "bundled"): Expected(
+        "REFUTED", f"{_FULL_RUN}: "
+                   "-5.9 [-7.1, -4.6] points, p of the REFUTED side < 1e-4"),
+})
 
 def get(claim_id: str) -> ClaimSpec:
     try:

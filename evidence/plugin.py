@@ -45,7 +45,7 @@ from evidence.engine import DeviceError, resolve_device
 from evidence.published import references_for
 from evidence.scaleout import DaskEngine, DaskError, LockedEngine, connect
 from evidence.scales import SCALES
-from evidence.tasks import get_task, is_digit_pair
+from evidence.tasks import get_task, is_digit_pair, source_kind
 
 _STATE = pytest.StashKey[dict]()
 ALPHA = 0.05
@@ -305,10 +305,9 @@ def _source_kind(st: dict, spec: registry.ClaimSpec) -> str:
     """The kind of data a claim's expectation is recorded for: its task's own source
     (``"words"``), or for digit pairs the run's digits (``"bundled"`` or ``"idx"``)."""
     try:
-        task = get_task(spec.tasks[0])
+        return source_kind(spec.tasks[0], st["source_kind"])
     except DataError as exc:
         raise pytest.UsageError(f"claim {spec.id} in claims/registry.py: {exc}") from None
-    return getattr(task, "source_kind", None) or st["source_kind"]
 
 
 def _item_probe(item) -> str | None:

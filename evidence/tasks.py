@@ -27,7 +27,7 @@ from typing import Callable
 
 from evidence.data import DataError, Task, parse_task
 
-__all__ = ["KINDS", "get_task", "is_digit_pair"]
+__all__ = ["KINDS", "get_task", "is_digit_pair", "source_kind"]
 
 
 def _words(name: str):
@@ -59,6 +59,13 @@ def get_task(name):
             except DataError as exc:
                 raise DataError(f"{exc}; {_kinds()}") from None
     raise DataError(f"task {name!r} is unknown; {_kinds()}")  # pragma: no cover - "" matches
+
+
+def source_kind(task, digits: str) -> str:
+    """The kind of data a claim's expected verdict is recorded for (``claims/registry.py``): the
+    task's own (``"words"``), or for a digit pair the run's digits, ``digits`` (``"bundled"``
+    or ``"idx"``)."""
+    return getattr(get_task(task), "source_kind", None) or digits
 
 
 def is_digit_pair(task) -> bool:

@@ -10,6 +10,7 @@ import pytest
 from claims import registry
 from claims.registry import Expected
 from evidence import expect
+from evidence.data import BUNDLED_NAME
 from evidence import report as rp
 
 from .test_report import _claim, _run, _runs
@@ -47,9 +48,8 @@ def _report(tmp_path):
                        "effect": -0.007, "ci_low": -0.009, "ci_high": -0.005,
                        "p_value": 2e-3}]),
     ]
-    return rp.write_report(tmp_path / "report", run={**_run(), "data_source": expect.BUNDLED}, claims=claims,
-                           protocol_version=2,
-                           runs=_runs())
+    return rp.write_report(tmp_path / "report", run={**_run(), "data_source": BUNDLED_NAME},
+                           claims=claims, protocol_version=2, runs=_runs())
 
 
 def _recorded(text: str) -> dict:
@@ -99,10 +99,19 @@ def test_what_is_recorded_is_read_from_the_registry_as_it_is_now(tmp_path, capsy
     assert capsys.readouterr().out.startswith("# every claim in")
 
 
+def test_a_run_on_a_users_own_digits_is_recorded_under_idx(tmp_path, capsys):
+    out = rp.write_report(tmp_path / "r", run={**_run(), "data_source": "idx:/data/mnist"},
+                          claims=[_claim(expected="NONE")], runs=_runs(), protocol_version=2)
+    assert expect.main([str(out)]) == 0
+    ((key, entry),) = _recorded(capsys.readouterr().out).items()
+    assert key == ("leek/leekasso-beats-naive-dnn", "0v1", "small", "idx")
+    assert "digits from idx:/data/mnist" in entry.evidence
+
+
 def test_a_fully_recorded_report_says_so(tmp_path, capsys, recorded):
     recorded[("leek/leekasso-beats-naive-dnn", "0v1", "small", "bundled")] = \
         Expected("SUPPORTED", "a run")
-    out = rp.write_report(tmp_path / "r", run={**_run(), "data_source": expect.BUNDLED},
+    out = rp.write_report(tmp_path / "r", run={**_run(), "data_source": BUNDLED_NAME},
                           claims=[_claim()], runs=_runs())
     assert expect.main([str(out)]) == 0
     assert capsys.readouterr().out.startswith("# every claim in")
