@@ -39,11 +39,12 @@ nightly: $(STAMP)
 	PY=$(PY) scripts/nightly
 
 ## stability: every claim at SEEDS root seeds and SPLITS split seeds (default 10 each) into
-## reports/stability/ (stability.md, .json, .png); ARGS go to every run, e.g. ARGS="-n 2"
+## reports/stability/ (stability.md, .json, .png); ARGS go to every run, e.g. ARGS="-n 2";
+## PART=NAME runs a -k selection as a part of its own, summarised with the others
 SEEDS  ?= 10
 SPLITS ?= 10
 stability: $(STAMP)
-	$(PY) -m evidence.stability run --seeds $(SEEDS) --splits $(SPLITS) -- $(ARGS)
+	$(PY) -m evidence.stability run --seeds $(SEEDS) --splits $(SPLITS) $(if $(PART),--part $(PART)) -- $(ARGS)
 
 ## time-scaleout: serial, -n 2 and --dask local:2 on the same claims from empty caches, median of
 ## ROUNDS (3) rounds (scripts/time-scaleout): PATHS (claims/) and ARGS select, e.g. ARGS="-k test_leek"

@@ -1,6 +1,6 @@
 """How stable is each verdict? The claims rerun at many root seeds and many pool/test splits.
 
-``python -m evidence.stability run --seeds N --splits M [--out DIR] [-- PYTEST ARGS]``
+``python -m evidence.stability run --seeds N --splits M [--out DIR] [--part NAME] [-- PYTEST ARGS]``
     Runs ``pytest claims -m small`` once per root seed (2017, 2018, ... N of them; split seed
     2017) and once per split seed (2017, 2018, ... M of them; root seed 2017), each into its own
     report folder under ``DIR/runs/`` (default ``reports/stability``), all on the same result
@@ -8,7 +8,10 @@
     ``--dask local:2`` to spread the fits, ``-k ...`` to choose claims. A run that already has
     a report for its seeds (from an interrupted study) is not run again. A verdict that moves
     with the seed makes that run's pytest exit 1 (its expectation no longer holds): that is
-    what the study measures, so it is recorded, not an error.
+    what the study measures, so it is recorded, not an error. A study can be run in parts,
+    each a ``-k`` selection of its own (cheap claims first, the slow ones when there is time):
+    ``--part NAME`` puts each run's report in ``DIR/runs/<run>/NAME/``, and the summary merges
+    every part of a run (a claim in two parts of one run is an error).
 ``python -m evidence.stability summarise [--out DIR]``
     Reads every run's ``claims.json`` and writes ``stability.json``, ``stability.md`` and
     ``stability.png`` into DIR (the parent of ``runs/``): per claim and task, how many seeds
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -38,6 +42,10 @@ __all__ = ["plan", "run", "summarise", "AGREEMENT", "BASE_SEED"]
 AGREEMENT = 0.9
 #: the suite's default root and split seed: the first of each series
 BASE_SEED = 2017
+
+
+#: a part's name: one folder level under each run's folder
+_PART = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class StabilityError(Exception):
@@ -56,13 +64,20 @@ def plan(seeds: int, splits: int) -> list[tuple[str, int, int]]:
 
 
 def run(seeds: int, splits: int, out: Path, pytest_args: list[str], python: str = sys.executable,
-        scale: str = "small") -> int:
-    """Run every (seed, split) of the plan that has no report yet; returns how many ran."""
+        scale: str = "small", part: str | None = None) -> int:
+    """Run every (seed, split) of the plan that has no report yet; returns how many ran.
+
+    With ``part``, each run's report goes to ``runs/<run>/<part>/``: a study done in parts,
+    each part a ``-k`` selection of its own, summarised together."""
     if seeds < 1 or splits < 1:
         raise StabilityError("--seeds and --splits must each be at least 1")
+    if part is not None and not _PART.fullmatch(part):
+        raise StabilityError(f"--part {part!r}: use letters, digits, '-' and '_' only")
     ran = 0
     todo = plan(seeds, splits)
     for i, (name, seed, split) in enumerate(todo, 1):
+        if part is not None:
+            name = f"{name}/{part}"
         report = out / "runs" / name
         if (report / "claims.json").exists():
             print(f"stability: [{i}/{len(todo)}] {name}: report already there, kept", flush=True)
@@ -83,18 +98,33 @@ def run(seeds: int, splits: int, out: Path, pytest_args: list[str], python: str 
 
 
 def _read_runs(out: Path) -> list[dict]:
-    runs = []
+    """One entry per run folder, its parts' claims merged (a claim in two parts is an error)."""
     folder = out / "runs"
-    for path in sorted(folder.glob("*/claims.json")) if folder.is_dir() else []:
+    paths = (sorted([*folder.glob("*/claims.json"), *folder.glob("*/*/claims.json")])
+             if folder.is_dir() else [])
+    by_run: dict[str, dict] = {}
+    for path in paths:
         try:
             report = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             raise StabilityError(f"{path}: not a readable report ({exc})") from None
+        name = path.relative_to(folder).parts[0]
         r = report.get("run") or {}
-        runs.append({"name": path.parent.name, "seed": r.get("seed"),
-                     "split_seed": r.get("split_seed"), "scale": r.get("scale"),
-                     "protocol_version": report.get("protocol_version"),
-                     "claims": [c for c in report.get("claims", []) if not c.get("from_earlier_run")]})
+        fields = {"seed": r.get("seed"), "split_seed": r.get("split_seed"), "scale": r.get("scale"),
+                  "protocol_version": report.get("protocol_version")}
+        entry = by_run.setdefault(name, {"name": name, **fields, "claims": []})
+        if any(entry[k] != v for k, v in fields.items()):
+            raise StabilityError(f"{folder / name}: its parts ran at different seeds, splits, scales "
+                                 "or protocol versions; remove the odd part and run it again")
+        seen = {(c["id"], c["task"]) for c in entry["claims"]}
+        for c in report.get("claims", []):
+            if c.get("from_earlier_run"):
+                continue
+            if (c["id"], c["task"]) in seen:
+                raise StabilityError(f"{path.parent}: {c['id']} ({c['task']}) is also in another "
+                                     "part of this run; give the parts disjoint -k selections")
+            entry["claims"].append(c)
+    runs = list(by_run.values())
     if not runs:
         raise StabilityError(f"{folder}: no run reports yet (python -m evidence.stability run)")
     versions = {x["protocol_version"] for x in runs}
@@ -197,7 +227,7 @@ def _markdown(summary: dict) -> str:
     lines += markdown_table(summary)
     lines += ["", "![effects per run](stability.png)", "",
               "Per run, the effect in points with its 90% interval, in `stability.json`; each run's "
-              "full report is in `runs/<run>/`."]
+              "full report is in `runs/<run>/` (a study run in parts: `runs/<run>/<part>/`)."]
     return "\n".join(lines) + "\n"
 
 
@@ -249,12 +279,14 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--splits", type=int, default=10, help="split seeds 2017, 2018, ... (default 10)")
     r.add_argument("--scale", default="small", choices=("small", "full"))
     r.add_argument("--out", type=Path, default=Path("reports/stability"))
+    r.add_argument("--part", help="a name for this -k selection: its reports go to "
+                   "runs/<run>/<part>/, summarised with the other parts'")
     s = sub.add_parser("summarise", help="write stability.md/.json/.png from the runs so far")
     s.add_argument("--out", type=Path, default=Path("reports/stability"))
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
-            run(args.seeds, args.splits, args.out, extra, scale=args.scale)
+            run(args.seeds, args.splits, args.out, extra, scale=args.scale, part=args.part)
         summary = summarise(args.out)
     except StabilityError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -77,6 +77,65 @@ def test_the_main_report_links_to_the_study_beside_it(tmp_path):
         assert "stability/stability.md" in text and "x/moving (0v1: seeds)" in text
 
 
+def test_a_study_run_in_parts_is_summarised_as_one(tmp_path):
+    """Parts (``--part``) of one run merge: the cheap claims at the run's top level, the slow
+    ones in ``runs/<run>/<part>/``; a part that has not run yet only lowers that claim's count."""
+    for name, seed, split in stab.plan(3, 1):
+        _write_run(tmp_path, name, seed, split, {"x/cheap": "SUPPORTED"})
+        if seed != 2019:
+            _write_run(tmp_path, f"{name}/slow", seed, split, {"x/slow": "REFUTED"})
+    rows = {r["id"]: r for r in stab.summarise(tmp_path)["claims"]}
+    assert rows["x/cheap"]["seeds"]["counts"] == {"SUPPORTED": 3}
+    assert rows["x/slow"]["seeds"]["counts"] == {"REFUTED": 2}
+    assert "runs/<run>/<part>/" in (tmp_path / "stability.md").read_text()
+
+
+@pytest.mark.parametrize("clash", ["same claim", "other seed"])
+def test_parts_that_clash_are_one_line(tmp_path, capsys, clash):
+    _write_run(tmp_path, "seed-2017", 2017, 2017, {"x/a": "SUPPORTED"})
+    _write_run(tmp_path, "seed-2017/slow", 2018 if clash == "other seed" else 2017, 2017,
+               {"x/a" if clash == "same claim" else "x/b": "SUPPORTED"})
+    assert stab.main(["summarise", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert ("disjoint -k" if clash == "same claim" else "different seeds") in err
+
+
+def test_a_part_runs_into_its_own_folder_and_resumes(tmp_path, capsys):
+    """``run(part=...)`` writes each run's report to ``runs/<run>/<part>/`` and keeps the top
+    level's (a stand-in for pytest records what it was asked and writes a report)."""
+    fake = tmp_path / "fake-python"
+    fake.write_text("#!" + sys.executable + "\n"
+                    "import json, pathlib, sys\n"
+                    "a = sys.argv[1:]\n"
+                    "out = pathlib.Path(a[a.index('--report-dir') + 1]); out.mkdir(parents=True)\n"
+                    "run = {'seed': int(a[a.index('--seed') + 1]), "
+                    "'split_seed': int(a[a.index('--split-seed') + 1]), 'scale': 'small'}\n"
+                    "claims = [{'id': 'x/' + a[-1], 'task': '0v1', 'verdict': 'SUPPORTED', "
+                    "'effect': 0.01, 'ci_low': 0.0, 'ci_high': 0.02}]\n"
+                    "(out / 'claims.json').write_text(json.dumps("
+                    "{'protocol_version': 2, 'run': run, 'claims': claims}))\n")
+    fake.chmod(0o755)
+    out = tmp_path / "study"
+    assert stab.run(2, 1, out, ["-k", "cheap"], python=str(fake)) == 2
+    assert stab.run(2, 1, out, ["-k", "slow"], python=str(fake), part="slow") == 2
+    assert stab.run(2, 1, out, ["-k", "slow"], python=str(fake), part="slow") == 0
+    assert "seed-2018/slow: report already there, kept" in capsys.readouterr().out
+    assert sorted(p.relative_to(out / "runs").as_posix() for p in out.glob("runs/**/claims.json")) \
+        == ["seed-2017/claims.json", "seed-2017/slow/claims.json", "seed-2018/claims.json",
+            "seed-2018/slow/claims.json"]
+    rows = {r["id"]: r for r in stab.summarise(out)["claims"]}
+    assert rows["x/cheap"]["seeds"]["runs"] == rows["x/slow"]["seeds"]["runs"] == 2
+
+
+def test_a_bad_part_name_is_one_line(tmp_path, capsys):
+    assert stab.main(["run", "--seeds", "1", "--splits", "1", "--out", str(tmp_path),
+                      "--part", "../x"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --part") and err.count("\n") == 1
+    assert not (tmp_path / "runs").exists()
+
+
 def test_no_runs_is_one_line(tmp_path, capsys):
     assert stab.main(["summarise", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
