@@ -51,5 +51,8 @@ stability: $(STAMP)
 time-scaleout: $(STAMP)
 	PY=$(PY) scripts/time-scaleout
 
+## clean: the virtual environment, the result cache and the generated reports; keeps
+## reports/README.md and the nightly history (reports/history), which cannot be regenerated
 clean:
-	rm -rf $(VENV) .claims-cache .pytest_cache reports/*
+	rm -rf $(VENV) .claims-cache .pytest_cache
+	find reports -mindepth 1 -maxdepth 1 ! -name README.md ! -name history -exec rm -rf {} +

@@ -124,3 +124,57 @@ def test_every_module_the_scripts_run_exists():
                     or (ROOT.joinpath(*parts) / "__main__.py").is_file()), f"{script.name}: no module {module}"
             found.append(module)
     assert "evidence.report.history" in found
+
+
+def _nightly(tmp_path, claims=0, bench=0, drift=0, env=None):
+    """scripts/nightly with a stand-in Python: each step's exit status is chosen, every call
+    is logged; returns (exit status, stderr, the logged calls)."""
+    log = tmp_path / "calls"
+    fake = tmp_path / "python"
+    fake.write_text(
+        "#!/usr/bin/env bash\n"
+        f'echo "$*" >> {log}\n'
+        'case "$*" in\n'
+        f'  "-m pytest claims/"*) exit {claims};;\n'
+        f'  "-m pytest benchmarks/"*) exit {bench};;\n'
+        f'  *"history drift"*) exit {drift};;\n'
+        "esac\n")
+    fake.chmod(0o755)
+    run_env = {"PATH": "/usr/bin:/bin", "PY": str(fake), "NIGHTLY_REPORT": str(tmp_path / "r"),
+               "HISTORY": str(tmp_path / "h"), **(env or {})}
+    out = subprocess.run([str(ROOT / "scripts" / "nightly")], capture_output=True, text=True,
+                         env=run_env, timeout=60)
+    calls = log.read_text().splitlines() if log.exists() else []
+    return out.returncode, out.stderr, calls
+
+
+@pytest.mark.parametrize("claims, bench, drift, status, says", [
+    (0, 0, 0, 0, None),
+    (1, 0, 0, 1, "some claim tests failed"),
+    (0, 1, 0, 1, "appending the claims without timings"),
+    (0, 0, 1, 1, "drift found a severe change"),
+    (0, 0, 2, 1, "drift could not compare the nights (exit 2)"),
+])
+def test_the_nightly_script_appends_the_claims_whatever_else_fails(tmp_path, claims, bench, drift,
+                                                                   status, says):
+    code, err, calls = _nightly(tmp_path, claims, bench, drift)
+    assert code == status, err
+    if says:
+        assert says in err
+    append = [c for c in calls if "history append" in c]
+    assert len(append) == 1 and ("--bench" in append[0]) == (bench == 0)
+    assert any("history page" in c for c in calls) and any("history drift" in c for c in calls)
+
+
+@pytest.mark.parametrize("env, says", [({"NIGHTLY_SCALE": "huge"}, "NIGHTLY_SCALE=huge"),
+                                       ({"NIGHTLY_SEED": "x1"}, "NIGHTLY_SEED=x1"),
+                                       ({"ARGS": "-k 'leek"}, "unbalanced quotes")])
+def test_the_nightly_script_refuses_bad_variables_in_one_line(tmp_path, env, says):
+    code, err, calls = _nightly(tmp_path, env=env)
+    assert code == 2 and says in err and err.count("\n") == 1 and calls == []
+
+
+def test_the_nightly_script_appends_nothing_when_pytest_cannot_run(tmp_path):
+    code, err, calls = _nightly(tmp_path, claims=4)
+    assert code == 4 and "nothing appended" in err
+    assert not [c for c in calls if "history" in c]
