@@ -25,7 +25,10 @@ cache, and the curve is then read from there exactly as a serial run would. A wo
 the data from the same source (the bundled digits, or the same ``--mnist-dir`` path, which a
 remote worker must also see) and fits with the same seeds, so the numbers are a serial run's.
 A worker that dies has its tasks rerun elsewhere by Dask; a fit arrives once, whoever made it.
-Contenders that share pretrained nets send all their sizes as one task.
+A contender whose draws share a pretrained net across sizes sends each draw's pretraining as a
+task of its own (the workers pretrain side by side and cache the nets), then each group of
+draws with all its sizes as one task that waits for its nets (``task_batches``), so that each
+net is trained once.
 
 This module is outside the code that keys the cache (``evidence/codehash.py``): where a cell is
 fitted changes who fits it, never what the fit gives, so a cached fit stays valid whichever
@@ -46,7 +49,7 @@ from evidence.curves import Engine, FitOutput, ResultCache, _spec_text
 from evidence.data import load_source
 from evidence.tasks import get_task
 
-__all__ = ["LockedEngine", "DaskEngine", "DaskError", "cell_lock", "connect"]
+__all__ = ["LockedEngine", "DaskEngine", "DaskError", "cell_lock", "connect", "task_batches"]
 
 
 def cell_lock(cache_root: Path, name: str) -> FileLock:
@@ -119,9 +122,19 @@ def _worker_engine(mnist_dir, root_seed, split_seed, device, cache_dir) -> Engin
     return Engine(load_source(mnist_dir), root_seed, split_seed, device, ResultCache(cache_dir))
 
 
-def _fit_cells(setup: tuple, rep, task_name: str, cells: list[tuple[int, list[int]]]
+def _pretrain_draws(setup: tuple, rep, task_name: str, draws: list[int]) -> list[int]:
+    """A Dask task: train (or find in the result cache) the pretrained nets of ``draws`` that
+    ``rep`` fine-tunes, so that the fit tasks after it load them."""
+    engine = _worker_engine(*setup)
+    rep.pretrained(engine.source, get_task(task_name), engine.root_seed, engine.cache.root,
+                   engine.device, draws)
+    return draws
+
+
+def _fit_cells(setup: tuple, rep, task_name: str, cells: list[tuple[int, list[int]]], *after
                ) -> list[tuple[int, list[int], list[FitOutput], float]]:
-    """A Dask task: fit each (n, draws) cell of ``rep`` on the task; (n, draws, fits, seconds)."""
+    """A Dask task: fit each (n, draws) cell of ``rep`` on the task; (n, draws, fits, seconds).
+    ``after``: the results of the tasks it waits for (its draws' pretrained nets)."""
     engine = _worker_engine(*setup)
     task = get_task(task_name)
     td = engine.task_data(task)
@@ -132,6 +145,20 @@ def _fit_cells(setup: tuple, rep, task_name: str, cells: list[tuple[int, list[in
         fits = engine._fit_cell(rep, task, n, part, samples, td)
         out.append((n, part, fits, time.perf_counter() - t0))
     return out
+
+
+def task_batches(cells: list[tuple[int, list[int]]], shares_nets: bool
+                 ) -> list[list[tuple[int, list[int]]]]:
+    """The Dask tasks of one contender's missing ``(n, draws)`` cells: a task per cell, or, for
+    a contender whose draws share a pretrained net across sizes (``shares_nets``), a task per
+    group of draws with all its sizes, so that each draw's net is trained once, by one worker,
+    and the groups spread over the workers."""
+    if not shares_nets:
+        return [[c] for c in cells]
+    groups: dict[tuple[int, ...], list[tuple[int, list[int]]]] = {}
+    for n, part in cells:
+        groups.setdefault(tuple(part), []).append((n, part))
+    return list(groups.values())
 
 
 @dataclass
@@ -177,11 +204,19 @@ class DaskEngine(LockedEngine):
                 cells += [(n, missing[i:i + group]) for i in range(0, len(missing), group)]
             if not cells:
                 continue
-            # sizes that share pretrained nets go as one task, so that they are trained once
-            batches = [cells] if getattr(rep, "wants_context", False) else [[c] for c in cells]
-            for batch in batches:
+            shares_nets = getattr(rep, "wants_context", False)
+            nets = {}
+            if shares_nets and hasattr(rep, "pretrained"):
+                # each draw's net is its own task, so that the workers pretrain side by side
+                # (they cache the nets; the fit tasks wait for theirs and load them)
+                for d in sorted({d for _, part in cells for d in part}):
+                    nets[d] = self.client.submit(_pretrain_draws, self._setup(), rep, task.name,
+                                                 [d], pure=False)
+            for batch in task_batches(cells, shares_nets):
+                after = [nets[d] for d in sorted({d for _, part in batch for d in part})
+                         if d in nets]
                 fut = self.client.submit(_fit_cells, self._setup(), rep, task.name, batch,
-                                         pure=False)
+                                         *after, pure=False)
                 futures[fut] = rep
         done = 0
         for fut, result in as_completed(list(futures), with_results=True):

@@ -128,6 +128,21 @@ def test_dask_local_2_writes_the_serial_runs_report(tmp_path, serial_report):
     assert not [x for x in run.stdout.splitlines() if "fitted in" in x]
 
 
+def test_a_fine_tuned_contenders_cells_go_as_one_task_per_group_of_draws():
+    """Its draws' pretrained nets are shared across sizes: each group of draws goes with all its
+    sizes, so that each net is trained by one worker, and the groups spread over the workers."""
+    from evidence.scaleout import task_batches
+
+    cells = [(n, part) for n in (10, 20, 80) for part in ([0, 1], [2, 3], [4])]
+    assert task_batches(cells, shares_nets=False) == [[c] for c in cells]
+    batches = task_batches(cells, shares_nets=True)
+    assert batches == [[(n, part) for n in (10, 20, 80)] for part in ([0, 1], [2, 3], [4])]
+    # a draw cached at one size only: no cell is lost or sent twice
+    uneven = [(10, [0, 1]), (20, [1]), (80, [0, 1])]
+    sent = [c for b in task_batches(uneven, shares_nets=True) for c in b]
+    assert sorted(sent) == sorted(uneven)
+
+
 @pytest.mark.parametrize("spec, says", [
     ("tcp://127.0.0.1:1", "no Dask scheduler answered"),
     ("local:0", "give local:N with N ≥ 1"),
@@ -177,6 +192,58 @@ def test_a_killed_worker_loses_and_duplicates_nothing(tmp_path):
     finally:
         client.close()
         client.cluster.close()
+
+
+class NetMean(SlowMean):
+    """A stand-in for a fine-tuned contender: each draw has a "pretrained net" (a file in the
+    result cache, its training logged), shared by that draw's fits at every size."""
+
+    name = "net_mean"
+    wants_context = True
+
+    def fit_group_size(self, device):
+        return 2
+
+    def pretrained(self, source, task, root_seed, cache_dir, device, draws, by="task"):
+        for d in draws:
+            net = Path(cache_dir) / "nets" / f"{task.name}-{root_seed}-{d}"
+            if not net.exists():
+                net.parent.mkdir(parents=True, exist_ok=True)
+                time.sleep(0.2)
+                net.write_text(str(d))
+                with open(self.log + ".nets", "a") as f:
+                    f.write(f"{os.getpid()} {d} {by}\n")
+        return list(draws)
+
+    def fit_many(self, train_sets, X_test, seeds, device="cpu", context=None):
+        self.pretrained(context.source, context.task, context.root_seed, context.cache_dir,
+                        device, context.draws, by="fit")
+        return super().fit_many(train_sets, X_test, seeds, device=device)
+
+
+def test_under_dask_each_draws_net_is_pretrained_once_and_the_numbers_are_a_serial_runs(tmp_path):
+    from evidence.scaleout import DaskEngine, connect
+
+    client = connect("local:2")
+    try:
+        log = str(tmp_path / "fits.log")
+        engine = DaskEngine(load_source(), 2017, 2017, "cpu", ResultCache(tmp_path / "cache"),
+                            client=client)
+        runs = engine.curve(task=get_task("0v1"), contenders=[NetMean(log=log)],
+                            sizes=(10, 20), draws=4)
+    finally:
+        client.close()
+        client.cluster.close()
+    pretrained = sorted(x.split()[1:] for x in Path(log + ".nets").read_text().splitlines())
+    # each draw's net once, by its own task, before the fits that use it (which find it there)
+    assert pretrained == [[str(d), "task"] for d in range(4)]
+    assert len(Path(log).read_text().splitlines()) == 2 * 4
+    here = LockedEngine(load_source(), 2017, 2017, "cpu", ResultCache(tmp_path / "serial")).curve(
+        task=get_task("0v1"), contenders=[NetMean(log=str(tmp_path / "x.log"))], sizes=(10, 20),
+        draws=4)
+    cols = ["n", "draw", "test_acc", "train_acc"]
+    pd.testing.assert_frame_equal(runs[cols].reset_index(drop=True),
+                                  here[cols].reset_index(drop=True))
 
 
 def _engine_here():
