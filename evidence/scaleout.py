@@ -151,8 +151,8 @@ def task_batches(cells: list[tuple[int, list[int]]], shares_nets: bool
                  ) -> list[list[tuple[int, list[int]]]]:
     """The Dask tasks of one contender's missing ``(n, draws)`` cells: a task per cell, or, for
     a contender whose draws share a pretrained net across sizes (``shares_nets``), a task per
-    group of draws with all its sizes, so that each draw's net is trained once, by one worker,
-    and the groups spread over the workers."""
+    group of draws with all its sizes, so that a task needs only its own draws' nets and the
+    groups spread over the workers."""
     if not shares_nets:
         return [[c] for c in cells]
     groups: dict[tuple[int, ...], list[tuple[int, list[int]]]] = {}
