@@ -153,7 +153,9 @@ def summarise(out: Path) -> dict:
     """Write stability.json, stability.md and stability.png into ``out``; returns the summary."""
     runs = _read_runs(out)
     series = _series(runs)
-    keys = list(dict.fromkeys((c["id"], c["task"]) for r in runs for c in r["claims"]))
+    # by claim id, each claim before its probes (a study in parts lists every part's claims)
+    keys = sorted(dict.fromkeys((c["id"], c["task"]) for r in runs for c in r["claims"]),
+                  key=lambda k: (k[0].split("@")[0], "@" in k[0], k[0], k[1]))
     rows = []
     for cid, task in keys:
         row = {"id": cid, "task": task, "probe": "@" in cid, "fragile": []}
