@@ -55,4 +55,4 @@ time-scaleout: $(STAMP)
 ## reports/README.md and the nightly history (reports/history), which cannot be regenerated
 clean:
 	rm -rf $(VENV) .claims-cache .pytest_cache
-	find reports -mindepth 1 -maxdepth 1 ! -name README.md ! -name history -exec rm -rf {} +
+	test ! -d reports || find reports -mindepth 1 -maxdepth 1 ! -name README.md ! -name history -exec rm -rf {} +
