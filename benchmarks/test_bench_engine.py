@@ -162,3 +162,44 @@ def test_cnn_engine_against_naive_loop(benchmark, speedups, bench_notes):
                        f"product {mm:.0f} GFLOP/s")
     speedups[CNN_CELL] = naive / batched
     assert len(result["out"]) == CNN_DRAWS and all(o.info["epochs"] == CNN_EPOCHS for o in result["out"])
+
+
+# ------------------------------------------------------------- Reddit's nets: kernel vs torch
+REDDIT_N, REDDIT_DRAWS, REDDIT_EPOCHS = 80, 10, 2
+REDDIT_CELL = (f"reddit modern recipe 4v9 n={REDDIT_N} (5n rows) x{REDDIT_DRAWS} draws "
+               f"x{REDDIT_EPOCHS} epochs batch 1 (cpu): C kernel against compiled torch step")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("setting", ["modern", "augment"])
+def test_h2o_kernel_against_compiled_step(benchmark, speedups, bench_notes, setting):
+    """Reddit's wide nets on the C kernel (``evidence/h2okernel.py``, default threads) against
+    the compiled torch step they used before (``engine="torch"``: chunks of four, one thread),
+    on the cell that dominates their claims' time: 4 vs 9, n = 80, no early stopping. The torch
+    step compiles in a warm-up, not in the ratio; three rounds each, torch's first."""
+    from evidence.data import parse_task
+    from models.leeknet import REDDIT_CHANGES
+    td = task_data(load_source(), parse_task("4v9"))
+    sets, seeds = draw_sets(td, REDDIT_N, REDDIT_DRAWS, "NaiveDNN")
+    kw = {**REDDIT_CHANGES[setting], "early_stop": False, "max_epochs": REDDIT_EPOCHS}
+    for engine in ("torch", "c"):  # warm-up: compilation and the kernel's build
+        NaiveDNN(**kw, engine=engine).fit_many(sets[:1], td.test_X[:10], seeds[:1])
+    torch_times, outs = [], {}
+    for _ in range(ROUNDS):
+        t0 = time.perf_counter()
+        outs["torch"] = NaiveDNN(**kw, engine="torch").fit_many(sets, td.test_X, seeds)
+        torch_times.append(time.perf_counter() - t0)
+    step = float(np.median(torch_times))
+
+    def run_kernel():
+        outs["c"] = NaiveDNN(**kw, engine="c").fit_many(sets, td.test_X, seeds)
+
+    benchmark.pedantic(run_kernel, rounds=ROUNDS, iterations=1)
+    kernel = benchmark.stats.stats.median
+    cell = REDDIT_CELL.replace("modern recipe", setting)
+    bench_notes.append(f"{cell}: median of {ROUNDS} rounds each, same run: torch {step:.2f}s, "
+                       f"kernel {kernel:.2f}s")
+    speedups[cell] = step / kernel
+    for a, b in zip(outs["torch"], outs["c"]):  # the same nets, to rounding
+        assert a.info["epochs"] == b.info["epochs"] == REDDIT_EPOCHS
+        assert np.mean(np.abs(a.test_scores - b.test_scores) < 0.05) > 0.9

@@ -397,6 +397,7 @@ def train_online_stack(
     dropout: Dropout | None = None,
     fast: bool = False,
     one_graph: bool = False,
+    engine: str = "torch",
 ) -> dict:
     """Train every replicate of ``stack`` online (batch 1), rows in their given order.
 
@@ -413,11 +414,19 @@ def train_online_stack(
     (:func:`h2o_adadelta_step`). With ``use_compile`` and ``one_graph``, the step's settings are
     passed as tensors, so that one compiled graph serves every setting of a net's shape (the
     Reddit variants); without ``one_graph``, as constants: the graph of that setting alone,
-    leanest for Leek's net (measured: the shared graph made its benchmark cell 5–10% slower). Returns ``epochs`` (R,) trained and
-    ``train_error`` (R,) of the kept iterate (NaN without scoring).
+    leanest for Leek's net (measured: the shared graph made its benchmark cell 5–10% slower).
+    ``engine="c"`` trains each iteration with :mod:`evidence.h2okernel` instead (the same
+    arithmetic in one C loop per replicate, on the CPU; ``chunk``, ``use_compile`` and
+    ``one_graph`` do not apply). Returns ``epochs`` (R,) trained and ``train_error`` (R,) of the
+    kept iterate (NaN without scoring).
     """
     R, n, d = Z.shape
     device = Z.device
+    if engine not in ("torch", "c"):
+        raise ValueError(f"engine={engine!r}: use 'torch' or 'c'")
+    if engine == "c" and device.type != "cpu":
+        raise ValueError(f"engine='c' trains on the CPU; these tensors are on {device}")
+    kernel_settings = dict(relu=stack.activation == "relu", fast=bool(fast), rho=rho, eps=eps)
     chunk = R if chunk is None else max(1, min(chunk, R))
     step = compiled(h2o_adadelta_step, device) if use_compile else h2o_adadelta_step
     T = torch.nn.functional.one_hot(y, 2).to(Z.dtype)
@@ -467,42 +476,50 @@ def train_online_stack(
     while trained < max_epochs:
         todo = min(epochs_per_iteration, max_epochs - trained)
         idx = running.nonzero().flatten()
-        if packed.get("key") != tuple(idx.tolist()):
-            if packed:
-                unpack()
-            pack(idx)
-        chunks, total = packed["chunks"], packed["total"]
-        inputs, keeps = packed["inputs"], [[] for _ in chunks]
-        if dropout is not None:  # this iteration's masks, one per training step
-            in_keep, hid_keep = dropout.draw(todo * n, hidden, idx.tolist())
-            sel = packed["sel"]
-            if in_keep is not None:
-                masked = chunked(Z[sel].repeat(1, todo, 1) * in_keep.to(device), total)
-                inputs = [t.transpose(0, 1).contiguous() for t in masked]
-            if hid_keep:
-                per = [chunked(m, total) for m in hid_keep]
-                keeps = [[m[c].transpose(0, 1).contiguous() for m in per] for c in range(len(chunks))]
+        if engine == "c":  # the state is trained in place, replicate by replicate
+            from evidence import h2okernel
+            in_keep, hid_keep = (dropout.draw(todo * n, hidden, idx.tolist()) if dropout
+                                 else (None, None))
+            h2okernel.train_iteration(state, L, stack.fan_in0, Z, y, idx, todo * n,
+                                      in_keep=in_keep, keep=hid_keep, **kernel_settings)
+        else:
+            if packed.get("key") != tuple(idx.tolist()):
+                if packed:
+                    unpack()
+                pack(idx)
+            chunks, total = packed["chunks"], packed["total"]
+            inputs, keeps = packed["inputs"], [[] for _ in chunks]
+            if dropout is not None:  # this iteration's masks, one per training step
+                in_keep, hid_keep = dropout.draw(todo * n, hidden, idx.tolist())
+                sel = packed["sel"]
+                if in_keep is not None:
+                    masked = chunked(Z[sel].repeat(1, todo, 1) * in_keep.to(device), total)
+                    inputs = [t.transpose(0, 1).contiguous() for t in masked]
+                if hid_keep:
+                    per = [chunked(m, total) for m in hid_keep]
+                    keeps = [[m[c].transpose(0, 1).contiguous() for m in per] for c in range(len(chunks))]
 
-        def run(c: int, epochs_now: int = todo) -> None:
-            s = chunks[c]
-            x_c, t_c, k_c = inputs[c], packed["targets"][c], keeps[c]
-            fan_c, act_c = packed["fan"][c], packed["acts"][c]
-            per_step = x_c.shape[0] > n  # inputs masked afresh at every step
-            for e in range(epochs_now):
-                for i in range(n):
-                    j = e * n + i
-                    out = step(s[:L], s[L:2 * L], s[2 * L:3 * L], s[3 * L:4 * L], s[4 * L:5 * L],
-                               s[5 * L:], fan_c, x_c[j if per_step else i], t_c[i],
-                               act_c, [k[j] for k in k_c] or ones, rho, eps, relu, fast)
-                    s = [t for group in out for t in group]
-            chunks[c] = s
+            def run(c: int, epochs_now: int = todo) -> None:
+                s = chunks[c]
+                x_c, t_c, k_c = inputs[c], packed["targets"][c], keeps[c]
+                fan_c, act_c = packed["fan"][c], packed["acts"][c]
+                per_step = x_c.shape[0] > n  # inputs masked afresh at every step
+                for e in range(epochs_now):
+                    for i in range(n):
+                        j = e * n + i
+                        out = step(s[:L], s[L:2 * L], s[2 * L:3 * L], s[3 * L:4 * L], s[4 * L:5 * L],
+                                   s[5 * L:], fan_c, x_c[j if per_step else i], t_c[i],
+                                   act_c, [k[j] for k in k_c] or ones, rho, eps, relu, fast)
+                        s = [t for group in out for t in group]
+                chunks[c] = s
 
-        _run_chunks(run, len(chunks), device)
+            _run_chunks(run, len(chunks), device)
         trained += todo
         epochs[idx] += todo
         if train_error is None:
             continue
-        unpack()  # scoring reads every replicate's current state
+        if packed:
+            unpack()  # scoring reads every replicate's current state
         current = NetStack(state[:L], state[L:2 * L], fan_in0=stack.fan_in0,
                            activation=stack.activation, score_scale=stack.score_scale)
         p_train = forward_proba(current, Z)

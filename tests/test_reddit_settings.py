@@ -28,12 +28,13 @@ def td():
 
 
 # ------------------------------------------------------------------ batched = separate
+@pytest.mark.parametrize("engine", ["c", "torch"])
 @pytest.mark.parametrize("setting", sorted(SETTINGS))
-def test_batched_fit_equals_separate_fits(td, setting):
+def test_batched_fit_equals_separate_fits(td, setting, engine):
     """Four draws fitted together give each draw the net it gets alone: the same epochs, the
     same h2o threshold and test scores within float tolerance (eager and compiled steps agree
-    only to rounding, so both fits use the same compile setting)."""
-    kw = {**SETTINGS[setting], "compile": False, "max_epochs": 4}
+    only to rounding, so both fits use the same compile setting), with either engine."""
+    kw = {**SETTINGS[setting], "compile": False, "max_epochs": 4, "engine": engine}
     sets, seeds = draw_sets(td, 12, 4, "NaiveDNN")
     batched = NaiveDNN(**kw).fit_many(sets, td.test_X[:200], seeds)
     for (X, y), seed, out in zip(sets, seeds, batched):
@@ -51,7 +52,7 @@ def test_batched_fit_equals_separate_fits(td, setting):
 def test_compiled_modern_step_matches_eager(td):
     """The compiled step (settings passed as tensors, one graph for every setting) follows the
     eager one to rounding on the rectifier + dropout + augmentation net."""
-    kw = {**SETTINGS["modern"], "max_epochs": 2}
+    kw = {**SETTINGS["modern"], "max_epochs": 2, "engine": "torch"}
     sets, seeds = draw_sets(td, 10, 4, "NaiveDNN")
     eager = NaiveDNN(**kw, compile=False).fit_many(sets, td.test_X[:200], seeds)
     comp = NaiveDNN(**kw, compile=True).fit_many(sets, td.test_X[:200], seeds)
