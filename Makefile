@@ -28,7 +28,8 @@ test: $(STAMP)
 full: $(STAMP)
 	$(PYTEST) claims/ -m full $(ARGS) $(OK5)
 
-## bench: engine against the naive per-run loop, and fit cost per contender
+## bench: engine against the naive per-run loop, the C kernel against the torch step, and fit
+## cost per contender
 bench: $(STAMP)
 	$(PYTEST) benchmarks/ --benchmark-only --benchmark-sort=name $(ARGS) $(OK5)
 

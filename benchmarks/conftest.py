@@ -18,7 +18,7 @@ def bench_notes():
 def pytest_terminal_summary(terminalreporter):
     if not (SPEEDUPS or NOTES):
         return
-    terminalreporter.write_sep("=", "engine against the naive per-run loop")
+    terminalreporter.write_sep("=", "side-by-side timings (engine against the naive loop, kernel against torch step)")
     for line in NOTES:
         terminalreporter.write_line(line)
     for cell, ratio in SPEEDUPS.items():

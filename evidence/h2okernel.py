@@ -25,10 +25,11 @@ replicate ``r`` follows the same trajectory alone or in a stack. They are not th
 to the last bit (its matrix products sum in another order), so a fit's cache key says which
 engine trained it (``NaiveDNN(engine=...)``).
 
-Measured on the 2-core CPU (``NaiveDNN(**REDDIT_CHANGES[...], early_stop=False,
-max_epochs=2)``, 4 v 9, n = 80, 4 draws, median of 3 against the compiled torch step in the
-same process): the modern recipe (rectifier, dropout, augmentation) 4.7 times as fast on two
-threads and 2.7 on one; augmentation alone (tanh) 2.9 and 1.7.
+Measured on the 2-core CPU against the compiled torch step, side by side, medians of 3
+(``NaiveDNN(**REDDIT_CHANGES[...], early_stop=False, max_epochs=2)``, 4 v 9, n = 80): with 10
+draws on two threads (``benchmarks/``, ``-k h2o_kernel``) the modern recipe (rectifier,
+dropout, augmentation) 5.8 times as fast and augmentation alone (a dense tanh net) 3.6 times;
+with 4 draws on one thread, 2.7 and 1.7 times.
 
 The source lives in this module (:data:`SOURCE`), so that the result cache's code hash
 (``evidence.codehash``) sees every edit of it. The shared object is built into a folder of the

@@ -64,10 +64,12 @@ separate, named contender that reuses the fit.
 """
 from __future__ import annotations
 
+import warnings
 
 import numpy as np
 import torch
 
+from evidence import h2okernel
 from evidence.engine import (Dropout, forward_proba, init_stack, resolve_device,
                              train_online_stack)
 from models.base import CHECKS_ON_FEW_COLUMNS, BatchedContender
@@ -106,8 +108,8 @@ COMPILE_MIN_STEPS = COMPILE_MIN_WORK // 20
 #: augmentation) is a "wide Reddit net": such a net runs over whole grids (Σn = 210 rows at the
 #: small scale, ×5 with augmentation, often several iterations), so its training must be as
 #: fast as it can be. On the CPU it trains on the C kernel (``engine="auto"``,
-#: :mod:`evidence.h2okernel`; measured 4.7 times as fast as the compiled step on the modern
-#: recipe's costliest cell, 2.9 with augmentation alone). With the torch engine (a GPU, or
+#: :mod:`evidence.h2okernel`; measured 5.8 times as fast as the compiled step on the modern
+#: recipe's costliest cell, 3.6 with augmentation alone). With the torch engine (a GPU, or
 #: ``engine="torch"``) it compiles its step at every n: measured on the 2-core CPU for the
 #: 5×160 net (4 replicates, n = 50), eager 12.8 ms per step, compiled 1.6 ms (tanh) and 10.2
 #: against 2.0 ms (rectifier with dropout); all these settings then share one compiled graph
@@ -327,12 +329,22 @@ class NaiveDNN(BatchedContender):
         (:func:`evidence.engine.h2o_adadelta_step`). ``"auto"`` takes the C kernel on the CPU
         for a wide net with one of Reddit's settings (``WIDE``) and torch otherwise,
         so Leek's own net keeps its recorded fits; the device's type is part of every cache
-        key, so the choice follows from the key."""
+        key, so the choice follows from the key. Where the kernel cannot be built (no C
+        compiler), ``"auto"`` warns and takes the torch step, as a failed ``torch.compile``
+        falls back to eager mode: the same arithmetic to rounding, under the same key."""
         if self.engine not in ("auto", "c", "torch"):
             raise ValueError(f"engine={self.engine!r}: use 'auto', 'c' or 'torch'")
         if self.engine != "auto":
             return self.engine
-        return "c" if dev.type == "cpu" and self._reddit_setting() else "torch"
+        if dev.type != "cpu" or not self._reddit_setting():
+            return "torch"
+        try:
+            h2okernel.library()
+        except h2okernel.KernelUnavailable as exc:
+            warnings.warn(f"{exc}; Reddit's nets train with the torch step instead (slower)",
+                          stacklevel=2)
+            return "torch"
+        return "c"
 
     def _train(self, Xs: list[np.ndarray], ys: list[np.ndarray], seeds: list[int], device):
         """Fit one net per training set, all together. Returns ((stack, means, inv_sd), info)."""

@@ -10,7 +10,7 @@ from evidence.engine import h2o_adadelta_step, init_stack, train_online_stack
 from models.leeknet import REDDIT_CHANGES, NaiveDNN
 from tests.helpers import draw_sets
 
-pytestmark = pytest.mark.skipif(not h2okernel.available(), reason="no C compiler here")
+needs_kernel = pytest.mark.skipif(not h2okernel.available(), reason="no C compiler here")
 
 
 def _net(relu: bool, dropout: bool, *, hidden=(16, 8), d=20, n=6, R=3, steps=12, seed=0):
@@ -56,6 +56,7 @@ def _kernel_steps(stack, Z, y, in_keep, keep, steps, relu, fast, idx=None, threa
     return s
 
 
+@needs_kernel
 @pytest.mark.parametrize("dropout", [False, True])
 @pytest.mark.parametrize("fast", [False, True])
 @pytest.mark.parametrize("relu", [False, True])
@@ -70,6 +71,7 @@ def test_kernel_follows_the_torch_step_to_rounding(relu, fast, dropout):
     assert not torch.equal(got[0], stack.W[0])  # it trained
 
 
+@needs_kernel
 def test_fast_mode_skips_what_h2o_skips_in_the_kernel():
     """A column that is always 0: with fast_mode its first-layer averages stay exactly as they
     were; without it they decay (here from 0.5), as in the torch step."""
@@ -84,6 +86,7 @@ def test_fast_mode_skips_what_h2o_skips_in_the_kernel():
     torch.testing.assert_close(fast[0][:, :3], stack.W[0][:, :3], rtol=0, atol=0)
 
 
+@needs_kernel
 @pytest.mark.parametrize("relu, dropout", [(False, False), (True, True)])
 def test_a_replicate_trains_alone_as_in_a_stack_on_any_thread_count(relu, dropout):
     """Bit for bit: the whole stack on one thread, on two, and each replicate alone (the
@@ -102,6 +105,7 @@ def test_a_replicate_trains_alone_as_in_a_stack_on_any_thread_count(relu, dropou
             assert torch.equal(b[others], orig[others])  # only replicate r moved
 
 
+@needs_kernel
 def test_train_online_stack_with_the_kernel_matches_torch_and_stops_alike():
     """The whole training loop (iterations, h2o's stopping test, the best iterate) on the
     kernel follows the torch engine's: the same epochs and the same scores to rounding."""
@@ -123,6 +127,7 @@ def td():
     return task_data(load_source(), digit_pair(0, 1))
 
 
+@needs_kernel
 def test_naive_dnn_picks_the_kernel_for_reddits_wide_nets_only():
     """Leek's own net and the 32-unit net keep the torch engine (and their recorded fits);
     the four wide Reddit variants train on the kernel on the CPU; a forced engine is honoured
@@ -140,6 +145,7 @@ def test_naive_dnn_picks_the_kernel_for_reddits_wide_nets_only():
         NaiveDNN(engine="gpu")._engine(cpu)
 
 
+@needs_kernel
 def test_kernel_and_torch_engines_label_a_cell_alike(td):
     """On real draws (the modern recipe, 0 vs 1, n = 10) the two engines give test scores
     within rounding of each other after one iteration."""
@@ -160,12 +166,28 @@ def test_no_compiler_is_a_one_line_error(monkeypatch):
     assert not h2okernel.available()
 
 
+def test_without_a_compiler_auto_takes_the_torch_step(monkeypatch):
+    """No C compiler: Reddit's nets warn once per fit and train with the torch step (as a
+    failed torch.compile falls back to eager mode); a forced engine="c" is an error."""
+    monkeypatch.setattr(h2okernel, "_LIB", [])
+    monkeypatch.setattr(h2okernel, "_compiler", lambda: None)
+    net = NaiveDNN(**REDDIT_CHANGES["relu"])
+    with pytest.warns(UserWarning, match="needs a C compiler.*torch step instead"):
+        assert net._engine(torch.device("cpu")) == "torch"
+    with pytest.raises(h2okernel.KernelUnavailable):
+        stack, Z, y, _, _ = _net(True, False)
+        train_online_stack(stack, Z, y, rho=0.99, eps=1e-8, epochs_per_iteration=1,
+                           max_epochs=1, engine="c")
+
+
+@needs_kernel
 def test_a_net_beyond_the_kernels_limits_is_refused():
     stack, Z, y, _, _ = _net(False, False, hidden=(2,) * h2okernel.MAX_LAYERS)
     with pytest.raises(ValueError, match="layers up to"):
         _kernel_steps(stack, Z, y, None, None, 1, False, False)
 
 
+@needs_kernel
 def test_engine_c_refuses_a_gpu_tensor_by_name():
     stack, Z, y, _, _ = _net(False, False)
     with pytest.raises(ValueError, match="engine='c' trains on the CPU"):
