@@ -333,22 +333,43 @@ def train_iteration(state: list[torch.Tensor], L: int, fan_in0: torch.Tensor, Z:
     steps, k) the input-dropout masks or None, ``keep`` one (len(idx), steps, h) mask per
     hidden layer or None."""
     lib = library()
+    if len(state) != 6 * L:
+        raise ValueError(f"state holds {len(state)} tensors; a stack of {L} layers has {6 * L}")
     Ws, bs, Es, Ds, bEs, bDs = (state[g * L:(g + 1) * L] for g in range(6))
-    for name, group in zip(("W", "b", "eg2", "edx2", "beg2", "bedx2"), (Ws, bs, Es, Ds, bEs, bDs)):
-        for t in group:
-            _check(t, name)
-    fan = fan_in0.contiguous().float()
     _check(Z, "Z")
+    R, n, k = Z.shape
+    sizes = torch.tensor([Ws[0].shape[1], *[w.shape[2] for w in Ws]], dtype=torch.int64)
+    widths = sizes.tolist()
+    for name, group in zip(("W", "b", "eg2", "edx2", "beg2", "bedx2"), (Ws, bs, Es, Ds, bEs, bDs)):
+        for l, t in enumerate(group):
+            _check(t, name)
+            want = ((R, widths[l], widths[l + 1]) if name in ("W", "eg2", "edx2")
+                    else (R, widths[l + 1]))
+            if tuple(t.shape) != want:
+                raise ValueError(f"{name}[{l}] has shape {tuple(t.shape)}, not {want}")
+    if k != widths[0]:
+        raise ValueError(f"Z has {k} inputs, the first layer {widths[0]}")
+    fan = fan_in0.contiguous().float()
     y = y.contiguous().to(torch.int64)
     idx = idx.contiguous().to(torch.int64)
+    if fan.shape != (R,) or y.shape != (R, n):
+        raise ValueError(f"fan_in0 {tuple(fan.shape)} and y {tuple(y.shape)}: want ({R},) and "
+                         f"({R}, {n})")
+    if len(idx) and (int(idx.min()) < 0 or int(idx.max()) >= R):
+        raise ValueError(f"replicate indices must lie in 0..{R - 1}")
     if in_keep is not None:
         in_keep = in_keep.contiguous().float()
+        if tuple(in_keep.shape) != (len(idx), steps, k):
+            raise ValueError(f"in_keep has shape {tuple(in_keep.shape)}, not "
+                             f"{(len(idx), steps, k)}")
     if keep:
-        keep = [k.contiguous().float() for k in keep]
-    sizes = torch.tensor([Ws[0].shape[1], *[w.shape[2] for w in Ws]], dtype=torch.int64)
-    R, n, k = Z.shape
-    if k != sizes[0]:
-        raise ValueError(f"Z has {k} inputs, the first layer {int(sizes[0])}")
+        keep = [m.contiguous().float() for m in keep]
+        for l, m in enumerate(keep):
+            if l >= L - 1 or tuple(m.shape) != (len(idx), steps, widths[l + 1]):
+                raise ValueError(f"keep[{l}] has shape {tuple(m.shape)}; want one "
+                                 f"(len(idx), steps, width) mask per hidden layer")
+        if len(keep) != L - 1:
+            raise ValueError(f"{len(keep)} hidden masks for {L - 1} hidden layers")
     args = [(_ptrs(g)) for g in (Ws, Es, Ds, bs, bEs, bDs)]
     rcs: list[int] = []
 

@@ -193,3 +193,29 @@ def test_engine_c_refuses_a_gpu_tensor_by_name():
     with pytest.raises(ValueError, match="engine='c' trains on the CPU"):
         train_online_stack(stack, Z.to("meta"), y, rho=0.99, eps=1e-8, epochs_per_iteration=1,
                            max_epochs=1, engine="c")
+
+
+@needs_kernel
+def test_arrays_of_the_wrong_shape_are_refused_before_the_c_loop_reads_them():
+    """The C loop trusts its pointers: every shape is checked first (a ValueError, not a
+    crash)."""
+    stack, Z, y, in_keep, keep = _net(True, True)
+    L = len(stack.W)
+    s = [t.clone().contiguous() for t in stack.tensors()]
+    common = dict(rho=0.99, eps=1e-8, relu=True, fast=True)
+    idx = torch.arange(3)
+    with pytest.raises(ValueError, match="in_keep has shape"):
+        h2okernel.train_iteration(s, L, stack.fan_in0, Z, y, idx, 12, in_keep=in_keep[:, :6],
+                                  keep=keep, **common)
+    with pytest.raises(ValueError, match="keep\\[1\\] has shape"):
+        h2okernel.train_iteration(s, L, stack.fan_in0, Z, y, idx, 12, in_keep=in_keep,
+                                  keep=[keep[0], keep[0]], **common)
+    with pytest.raises(ValueError, match="replicate indices"):
+        h2okernel.train_iteration(s, L, stack.fan_in0, Z, y, torch.tensor([3]), 12, **common)
+    with pytest.raises(ValueError, match=r"b\[0\] has shape"):
+        bad = list(s)
+        bad[L] = bad[L][:, :4].contiguous()
+        h2okernel.train_iteration(bad, L, stack.fan_in0, Z, y, idx, 12, **common)
+    with pytest.raises(ValueError, match="Z has 19 inputs"):
+        h2okernel.train_iteration(s, L, stack.fan_in0, Z[:, :, :19].contiguous(), y, idx, 12,
+                                  **common)
