@@ -9,18 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from evidence.data import digit_pair, load_source, task_data
 from evidence.engine import (NetStack, init_stack, resolve_device,
                              DeviceError, train_online_stack)
 from models.leeknet import NaiveDNN, h2o_training_error, standardise
 from tests.helpers import draw_sets
-
-TASK = digit_pair(0, 1)
-
-
-@pytest.fixture(scope="module")
-def td():
-    return task_data(load_source(), TASK)
 
 
 def _stack_for(sets, seeds):

@@ -5,9 +5,8 @@ import pytest
 import torch
 
 from evidence import h2okernel
-from evidence.data import digit_pair, load_source, task_data
 from evidence.engine import h2o_adadelta_step, init_stack, train_online_stack
-from models.leeknet import REDDIT_CHANGES, NaiveDNN
+from models.leeknet import REDDIT_CHANGES, NaiveDNN, h2o_training_error
 from tests.helpers import draw_sets
 
 needs_kernel = pytest.mark.skipif(not h2okernel.available(), reason="no C compiler here")
@@ -109,7 +108,6 @@ def test_a_replicate_trains_alone_as_in_a_stack_on_any_thread_count(relu, dropou
 def test_train_online_stack_with_the_kernel_matches_torch_and_stops_alike():
     """The whole training loop (iterations, h2o's stopping test, the best iterate) on the
     kernel follows the torch engine's: the same epochs and the same scores to rounding."""
-    from models.leeknet import h2o_training_error
     stack, Z, y, _, _ = _net(True, False, hidden=(32, 32), n=10, R=4)
     outs = {}
     for engine in ("torch", "c"):
@@ -120,11 +118,6 @@ def test_train_online_stack_with_the_kernel_matches_torch_and_stops_alike():
         outs[engine] = (info["epochs"], s.W[-1])
     np.testing.assert_array_equal(outs["torch"][0], outs["c"][0])
     torch.testing.assert_close(outs["c"][1], outs["torch"][1], rtol=1e-3, atol=1e-5)
-
-
-@pytest.fixture(scope="module")
-def td():
-    return task_data(load_source(), digit_pair(0, 1))
 
 
 @needs_kernel

@@ -12,18 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-from evidence.data import digit_pair, load_source, task_data
 from evidence.minibatch import (dense, init_stack, keras_adam, keras_sgd, train_minibatch)
 from models.beam import (BeamCNN, BeamLeekNet, BeamLeekNetNoDecay, BeamMLP, KerasStyleNet,
                          WellTrainedLeekNet)
 from tests.helpers import draw_sets
-
-TASK = digit_pair(0, 1)
-
-
-@pytest.fixture(scope="module")
-def td():
-    return task_data(load_source(), TASK)
 
 
 def test_parameter_counts_match_beams_models():

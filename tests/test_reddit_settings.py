@@ -13,18 +13,12 @@ import numpy as np
 import pytest
 import torch
 
-from evidence.data import digit_pair, load_source, task_data
 from evidence.engine import (Dropout, forward_proba, h2o_adadelta_step, init_stack,
                              train_online_stack)
 from models.leeknet import (REDDIT_CHANGES as SETTINGS, NaiveDNN, NaiveDNNArgmax,
                             h2o_max_f1_threshold, h2o_training_error, shifted_copies,
                             standardise)
 from tests.helpers import draw_sets
-
-
-@pytest.fixture(scope="module")
-def td():
-    return task_data(load_source(), digit_pair(0, 1))
 
 
 # ------------------------------------------------------------------ batched = separate
